@@ -1,0 +1,3 @@
+"""WebSocket routes (the widget and dashboard sockets are added by the realtime layer)."""
+
+websocket_urlpatterns: list = []
