@@ -1,0 +1,1 @@
+"""The AI layer: embeddings, understanding, retrieval helpers, generation. Imports no app."""
