@@ -1,0 +1,96 @@
+"""``scripts/run``: start Convix on the embedded default and stop it cleanly.
+
+Starts the embedded PostgreSQL (unless DATABASE_URL is set), applies migrations, loads the demo
+store, serves HTTP and WebSockets with daphne, and on Ctrl-C (or SIGTERM) stops daphne, then the
+database. A second run while one is going says so and leaves the first alone.
+"""
+
+from __future__ import annotations
+
+import argparse
+import fcntl
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+from convix import embedded_pg
+
+
+def _manage(*args: str) -> None:
+    subprocess.run([sys.executable, "manage.py", *args], check=True)  # noqa: S603
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Run Convix on its embedded default.")
+    parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
+    parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
+    parser.add_argument("--no-demo", action="store_true", help="do not load the demo store")
+    options = parser.parse_args(argv)
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "convix.settings")
+    embedded = not os.environ.get("DATABASE_URL", "").strip()
+    data_dir = embedded_pg.data_dir().parent
+    data_dir.mkdir(parents=True, exist_ok=True)
+
+    lock_file = open(Path(data_dir) / "run.lock", "w")  # noqa: SIM115 - held for the process lifetime
+    try:
+        fcntl.flock(lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        print(
+            f"Convix is already running from this folder (lock: {lock_file.name}). Stop it first.",
+            file=sys.stderr,
+        )
+        return 1
+
+    if embedded:
+        print(f"==> Starting the embedded PostgreSQL in {embedded_pg.data_dir()}")
+        embedded_pg.start()
+    server = None
+    try:
+        print("==> Applying migrations")
+        _manage("migrate", "--no-input", "-v", "0")
+        _manage("collectstatic", "--no-input", "-v", "0")
+        if not options.no_demo:
+            print("==> Loading the demo store")
+            _manage("load_demo")
+        url = f"http://{options.host}:{options.port}"
+        print(
+            f"\nConvix is running.\n  Dashboard: {url}/login\n  Admin:     {url}/admin/\nPress Ctrl-C to stop.\n",
+            flush=True,
+        )
+        server = subprocess.Popen(  # noqa: S603
+            [
+                sys.executable,
+                "-m",
+                "daphne",
+                "-b",
+                options.host,
+                "-p",
+                str(options.port),
+                "convix.asgi:application",
+            ]
+        )
+
+        def _stop(signum, frame):
+            raise KeyboardInterrupt
+
+        signal.signal(signal.SIGTERM, _stop)
+        return server.wait()
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        if server is not None and server.poll() is None:
+            server.terminate()
+            try:
+                server.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                server.kill()
+        if embedded:
+            print("==> Stopping the embedded PostgreSQL")
+            embedded_pg.stop()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
