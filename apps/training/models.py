@@ -86,6 +86,8 @@ class TrainingChunk(models.Model):
     content_hash = models.CharField(max_length=64)
     embedding = VectorField(dimensions=EMBEDDING_DIMENSIONS)
     search_vector = SearchVectorField(null=True)
+    # What the chunk is about beyond its text: {"product_id": ..., "sku": ..., "question": ...}.
+    metadata = models.JSONField(default=dict, blank=True)
     # Copied from the document so retrieval filters on one table.
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
