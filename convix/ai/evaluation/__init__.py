@@ -1,0 +1,1 @@
+"""Evaluation of Convix's AI layer on public datasets (see ``datasets``)."""
