@@ -39,11 +39,27 @@ def index_names(store_id) -> tuple[str, str]:
 
 
 def store_indexes(store_id) -> set[str]:
-    """Which of the store's partial indexes exist."""
+    """Which of the store's partial indexes exist and are valid."""
     names = index_names(store_id)
     with connection.cursor() as cursor:
-        cursor.execute("SELECT indexname FROM pg_indexes WHERE indexname = ANY(%s)", [list(names)])
+        cursor.execute(
+            "SELECT c.relname FROM pg_class c JOIN pg_index i ON i.indexrelid = c.oid "
+            "WHERE c.relname = ANY(%s) AND i.indisvalid",
+            [list(names)],
+        )
         return {row[0] for row in cursor.fetchall()}
+
+
+def _drop_invalid(cursor, names: tuple[str, str]) -> None:
+    # A failed CREATE INDEX CONCURRENTLY leaves an INVALID index that IF NOT EXISTS would skip
+    # forever; drop it so it is built again.
+    cursor.execute(
+        "SELECT c.relname FROM pg_class c JOIN pg_index i ON i.indexrelid = c.oid "
+        "WHERE c.relname = ANY(%s) AND NOT i.indisvalid",
+        [list(names)],
+    )
+    for (name,) in cursor.fetchall():
+        cursor.execute(f"DROP INDEX IF EXISTS {name}")
 
 
 def ensure_store_indexes(store_id, *, force: bool = False) -> bool:
@@ -67,6 +83,7 @@ def ensure_store_indexes(store_id, *, force: bool = False) -> bool:
             # Django's foreign keys are deferred; PostgreSQL refuses CREATE INDEX on a table with
             # pending constraint checks in the same transaction, so check them now.
             cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        _drop_invalid(cursor, (hnsw_name, fts_name))
         cursor.execute(
             f"CREATE INDEX {concurrently} IF NOT EXISTS {hnsw_name} ON {table} "
             f"USING hnsw (embedding vector_cosine_ops) WITH (m = 16, ef_construction = 64) WHERE {predicate}"

@@ -1,0 +1,477 @@
+"""Reads of a store's knowledge: documents, hybrid retrieval, product search.
+
+Retrieval (:func:`knowledge_search`) fuses two rankings of the store's active chunks with
+reciprocal rank fusion (k=60):
+
+1. pgvector cosine distance, top ``VECTOR_CANDIDATES``;
+2. PostgreSQL full text (title weighted A, section B, text C), top ``TEXT_CANDIDATES``: first
+   every query word must match; when that finds too few, any word may.
+
+Every statement names the store as a literal ``store_id = '<uuid>'::uuid``, the predicate of
+the store's own partial HNSW and GIN indexes (``apps.training.vector_index``), so a large store
+searches its own graph with full recall and a small one is scanned exactly; no other store's
+rows are ever visited or returned.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from functools import lru_cache
+from uuid import UUID
+
+import numpy as np
+from django.conf import settings
+from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector
+from django.db import connection, transaction
+from django.db.models import Exists, F, OuterRef, Prefetch, Q, QuerySet
+
+from apps.stores.models import Product, ProductVariant, Store
+from apps.training.models import DocType, TrainingChunk, TrainingDoc
+from convix.ai.embeddings import get_embedder
+
+RRF_K = 60
+VECTOR_CANDIDATES = 30
+TEXT_CANDIDATES = 30
+# Matches ranked per full-text query. Ranking reads every matching row, so a word common in a
+# huge store would cost seconds; rows beyond this cap are not ranked (the vector ranking still
+# sees them). Rare words (names, SKUs) match few rows and are always ranked.
+TEXT_MATCH_CAP = 2000
+HNSW_EF_SEARCH = 80
+
+# Cosine similarity of the best chunk above which a question counts as answerable from the
+# store's knowledge, per embedding model. Calibrated for all-MiniLM-L6-v2 on the demo store
+# (289 chunks) with 40 answerable shopper questions worded unlike the FAQs, 25 off-topic ones
+# and 10 about things the store does not sell. Best-chunk similarity: answerable 0.48–0.83
+# (10th percentile 0.54), off-topic 0.08–0.34, not sold 0.30–0.61 (median 0.41). At 0.45 every
+# answerable question passes, every off-topic one fails, and 7 of the 10 not-sold ones fail
+# (the others, "can I rent a tent" or "do you have ski boots", meet real products: the caller
+# must still check that the chunk answers the question). tests/training/test_retrieval.py
+# keeps a sample as a regression test.
+SIMILARITY_THRESHOLDS = {
+    "all-MiniLM-L6-v2-int8": 0.45,
+    "all-MiniLM-L6-v2": 0.45,
+}
+# The seed's value for OpenAI's embeddings; not measured here.
+DEFAULT_SIMILARITY_THRESHOLD = 0.78
+
+
+def similarity_threshold(model_id: str | None = None) -> float:
+    """The cosine similarity from which a retrieved chunk counts as relevant, for the embedding
+    model in use (``settings.RETRIEVAL_SIMILARITY_THRESHOLD`` overrides it)."""
+    override = getattr(settings, "RETRIEVAL_SIMILARITY_THRESHOLD", None)
+    if override is not None:
+        return float(override)
+    model_id = model_id or get_embedder().model_id
+    return SIMILARITY_THRESHOLDS.get(model_id, DEFAULT_SIMILARITY_THRESHOLD)
+
+
+# --- documents -----------------------------------------------------------------------------
+
+
+def doc_list(*, store: Store, type: str | None = None) -> QuerySet[TrainingDoc]:  # noqa: A002
+    """The store's documents, newest first, optionally of one type."""
+    docs = TrainingDoc.objects.filter(store=store)
+    return docs.filter(type=type) if type else docs
+
+
+def doc_get(*, store: Store, doc_id) -> TrainingDoc:
+    """One of the store's documents. Another store's document, a missing one and a malformed id
+    all raise TrainingDoc.DoesNotExist."""
+    try:
+        doc_uuid = uuid.UUID(str(doc_id))
+    except ValueError:
+        raise TrainingDoc.DoesNotExist("No such document.") from None
+    return TrainingDoc.objects.get(store=store, pk=doc_uuid)
+
+
+# --- knowledge search ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RetrievedChunk:
+    id: UUID
+    doc_id: UUID
+    doc_type: str
+    title: str
+    section: str
+    text: str
+    metadata: dict
+    similarity: float  # cosine similarity of the chunk's embedding to the query
+    text_rank: float  # ts_rank_cd of the full-text match (0 if none)
+    score: float  # reciprocal rank fusion score; results are ordered by it
+
+
+_CHUNKS = TrainingChunk._meta.db_table
+_DOCS = TrainingDoc._meta.db_table
+# The chunk columns every leg returns; the document's type comes along by primary key.
+_COLUMNS = (
+    "c.id, c.doc_id, c.title, c.section, c.text, c.metadata, "  # noqa: S608 - a table name only
+    f"(SELECT d.type FROM {_DOCS} d WHERE d.id = c.doc_id) AS doc_type"
+)
+
+
+def _store_literal(store) -> str:
+    """``'<uuid>'::uuid``: the literal the partial indexes' predicate names. The id is parsed
+    as a UUID first, so formatting it into SQL is safe; the statements built here format in only
+    this literal, table names and constants, and pass every value as a parameter."""
+    store_id = store.id if isinstance(store, Store) else store
+    return f"'{uuid.UUID(str(store_id))}'::uuid"
+
+
+def _vector_literal(vector: np.ndarray) -> str:
+    return "[" + ",".join(f"{float(x):.7g}" for x in vector) + "]"
+
+
+def _chunk_filter(store, doc_types: Sequence[str] | None) -> tuple[str, list]:
+    """The WHERE clause every leg shares: this store's active chunks, of some types if given."""
+    store_sql = _store_literal(store)
+    sql = f"c.store_id = {store_sql} AND c.is_active"
+    if not doc_types:
+        return sql, []
+    # An InitPlan evaluated once: the chunk scan filters on a plain array of doc ids, which the
+    # HNSW iterative scan applies while walking the graph.
+    sql += (
+        f" AND c.doc_id = ANY(ARRAY(SELECT d.id FROM {_DOCS} d WHERE d.store_id = {store_sql} "  # noqa: S608 - see _store_literal
+        "AND d.type = ANY(%s::text[])))"
+    )
+    return sql, [list(doc_types)]
+
+
+@lru_cache(maxsize=1)
+def _pgvector_version() -> tuple[int, ...]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT extversion FROM pg_extension WHERE extname = 'vector'")
+        row = cursor.fetchone()
+    return tuple(int(part) for part in re.findall(r"\d+", row[0])[:3]) if row else (0,)
+
+
+def _set_search_options(cursor) -> None:
+    """HNSW options for this transaction only: a wider candidate list than the default 40, and
+    (pgvector ≥ 0.8) an iterative scan, so rows dropped by the ``is_active``/type filter are
+    replaced by further neighbours instead of shortening the result."""
+    if _pgvector_version() >= (0, 8):
+        cursor.execute(
+            "SELECT set_config('hnsw.ef_search', %s, true), set_config('hnsw.iterative_scan', 'relaxed_order', true)",
+            [str(HNSW_EF_SEARCH)],
+        )
+    else:
+        cursor.execute("SELECT set_config('hnsw.ef_search', %s, true)", [str(HNSW_EF_SEARCH)])
+
+
+_ANY_WORD = "replace(plainto_tsquery('english', %s)::text, ' & ', ' | ')::tsquery"
+
+
+def _vector_sql(store, doc_types, *, vector: str, query: str, limit: int) -> tuple[str, list]:
+    """The vector leg: nearest chunks by cosine distance, with their full-text rank."""
+    where, where_params = _chunk_filter(store, doc_types)
+    sql = (
+        f"SELECT {_COLUMNS}, 1 - (c.embedding <=> %s::vector) AS similarity, "  # noqa: S608 - see _store_literal
+        f"ts_rank_cd(c.search_vector, {_ANY_WORD}, 1) AS text_rank, 0 AS tier "
+        f"FROM {_CHUNKS} c WHERE {where} ORDER BY c.embedding <=> %s::vector LIMIT %s"
+    )
+    return sql, [vector, query, *where_params, vector, limit]
+
+
+def _text_sql(store, doc_types, *, vector: str, query: str, limit: int) -> tuple[str, list]:
+    """The full-text leg in one statement: chunks with every query word (tier 0), then, only
+    if those are fewer than ``limit``, chunks with some of them (tier 1). Each tier ranks at
+    most ``TEXT_MATCH_CAP`` matches."""
+    where, where_params = _chunk_filter(store, doc_types)
+
+    def tier(number: int, match: str, rank_query: str) -> tuple[str, list]:
+        sql = (
+            f"(SELECT {_COLUMNS}, 1 - (c.embedding <=> %s::vector) AS similarity, "  # noqa: S608 - see _store_literal
+            f"ts_rank_cd(c.search_vector, q.{rank_query}, 1) AS text_rank, {number} AS tier "
+            f"FROM (SELECT c.* FROM {_CHUNKS} c, q WHERE {where} AND {match} LIMIT {TEXT_MATCH_CAP}) c, q "
+            f"ORDER BY text_rank DESC, c.id LIMIT %s)"
+        )
+        return sql, [vector, *where_params, limit]
+
+    every_sql, every_params = tier(0, "c.search_vector @@ q.every_word", "every_word")
+    some_sql, some_params = tier(
+        1, "c.search_vector @@ q.any_word AND NOT c.search_vector @@ q.every_word", "any_word"
+    )
+    # UNION ALL runs its branches in order and the outer LIMIT stops it early, so the
+    # any-word tier costs nothing when every-word matches fill the list.
+    sql = (
+        f"WITH q AS (SELECT plainto_tsquery('english', %s) AS every_word, {_ANY_WORD} AS any_word) "  # noqa: S608
+        f"SELECT * FROM ({every_sql} UNION ALL {some_sql}) tiers LIMIT %s"
+    )
+    return sql, [query, query, *every_params, *some_params, limit]
+
+
+_WORD = re.compile(r"\w", re.UNICODE)
+
+
+def _rows(cursor) -> list[dict]:
+    names = [column.name for column in cursor.description]
+    rows = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+    for row in rows:
+        # Django has psycopg return jsonb as text (its JSONField decodes it); do the same here.
+        if isinstance(row.get("metadata"), str):
+            row["metadata"] = json.loads(row["metadata"])
+    return rows
+
+
+def _legs(store, doc_types, *, vector: str, query: str) -> list[tuple[str, list]]:
+    legs = [_vector_sql(store, doc_types, vector=vector, query=query, limit=VECTOR_CANDIDATES)]
+    if _WORD.search(query):
+        legs.append(_text_sql(store, doc_types, vector=vector, query=query, limit=TEXT_CANDIDATES))
+    return legs
+
+
+def knowledge_search(
+    *,
+    store: Store,
+    query: str,
+    k: int = 5,
+    doc_types: Sequence[str] | None = None,
+    query_vector: np.ndarray | None = None,
+    min_similarity: float | None = None,
+) -> list[RetrievedChunk]:
+    """The ``k`` chunks of the store's active documents that best answer ``query``, best first.
+
+    Hybrid: the vector and full-text rankings are fused by reciprocal rank fusion. Results are
+    not cut at :func:`similarity_threshold`; callers compare ``similarity`` with it (or pass
+    ``min_similarity``). ``doc_types`` limits the search to those DocTypes. Pass
+    ``query_vector`` (the embedder's vector of ``query``) to skip embedding, e.g. when timing
+    the SQL alone. Two statements, in one transaction for the HNSW options.
+    """
+    query = query or ""
+    if query_vector is None:
+        query_vector = get_embedder().embed([query])[0]
+    vector = _vector_literal(query_vector)
+    rankings = []
+    # savepoint=False: inside a caller's transaction the options simply apply to it.
+    with transaction.atomic(savepoint=False), connection.cursor() as cursor:
+        _set_search_options(cursor)
+        for sql, params in _legs(store, doc_types, vector=vector, query=query):
+            cursor.execute(sql, params)
+            rankings.append(_rows(cursor))
+    # The relaxed-order HNSW scan may return neighbours slightly out of order: rank exactly.
+    rankings[0].sort(key=lambda row: -row["similarity"])
+    if len(rankings) > 1:
+        rankings[1].sort(key=lambda row: (row["tier"], -row["text_rank"]))
+
+    fused: dict[UUID, dict] = {}
+    for ranking in rankings:
+        for rank, row in enumerate(ranking, start=1):
+            entry = fused.setdefault(row["id"], {**row, "score": 0.0})
+            entry["score"] += 1.0 / (RRF_K + rank)
+            entry["text_rank"] = max(entry["text_rank"] or 0.0, row["text_rank"] or 0.0)
+    ordered = sorted(fused.values(), key=lambda row: (-row["score"], -row["similarity"]))
+    results = []
+    for row in ordered:
+        if min_similarity is not None and row["similarity"] < min_similarity:
+            continue
+        results.append(
+            RetrievedChunk(
+                id=row["id"],
+                doc_id=row["doc_id"],
+                doc_type=row["doc_type"],
+                title=row["title"],
+                section=row["section"],
+                text=row["text"],
+                metadata=row["metadata"] or {},
+                similarity=float(row["similarity"]),
+                text_rank=float(row["text_rank"] or 0.0),
+                score=row["score"],
+            )
+        )
+        if len(results) == k:
+            break
+    return results
+
+
+def knowledge_search_plans(
+    *, store: Store, query: str, query_vector: np.ndarray, doc_types: Sequence[str] | None = None
+) -> dict[str, str]:
+    """EXPLAIN output of the vector and full-text statements :func:`knowledge_search` runs, for
+    tests and benchmarks that check which index the planner uses."""
+    plans = {}
+    with transaction.atomic(savepoint=False), connection.cursor() as cursor:
+        _set_search_options(cursor)
+        legs = _legs(store, doc_types, vector=_vector_literal(query_vector), query=query)
+        for name, (sql, params) in zip(("vector", "text"), legs, strict=False):
+            cursor.execute("EXPLAIN " + sql, params)
+            plans[name] = "\n".join(row[0] for row in cursor.fetchall())
+    return plans
+
+
+# --- product search ------------------------------------------------------------------------
+
+# Which products a query keeps (measured on the demo catalog, MiniLM). Product chunks are long,
+# so a short query scores lower against its product than a question against an FAQ: "headlamp"
+# meets "Beacon 400 Headlamp" at 0.42 but "Beacon 900R Rechargeable Headlamp" at 0.27, and
+# "something to sleep on" the sleeping pads at 0.31–0.42, while things the store does not sell
+# score 0.31 ("kayak", "crampons") to 0.41 ("fishing rod" → trekking poles). No single floor
+# separates those; this one favours recall, and each product carries its ``similarity`` so a
+# caller can ask for more (a reply that names one product should want ≥ 0.45 or a title match).
+# - a product found by meaning alone needs PRODUCT_SIMILARITY_FLOOR;
+# - one whose title has a word of the query needs only TEXT_MATCH_FLOOR;
+# - and none may trail the best match by more than PRODUCT_RELATIVE_MARGIN.
+PRODUCT_SIMILARITY_FLOOR = 0.35
+TEXT_MATCH_FLOOR = 0.20
+PRODUCT_RELATIVE_MARGIN = 0.20
+
+
+def _category_filter(category: str) -> Q:
+    name = category.strip()
+    singular = name[:-1] if len(name) > 3 and name.lower().endswith("s") else name
+    return Q(category__iexact=name) | Q(category__icontains=singular)
+
+
+def product_search(
+    *,
+    store: Store,
+    query: str = "",
+    min_price: Decimal | float | str | None = None,
+    max_price: Decimal | float | str | None = None,
+    in_stock: bool | None = None,
+    category: str | None = None,
+    limit: int = 5,
+) -> list[Product]:
+    """Active products of the store matching the filters, best match first, with their active
+    variants prefetched (``product.variants.all()``).
+
+    - Price filters apply to any active variant's price (a product is "under $100" if one of
+      its options is), or to the product's price when it has no variants.
+    - ``in_stock``: True keeps products with an active variant in stock (within the price range,
+      if one is given); False those without.
+    - ``category``: case-insensitive, singular or plural ("tent" finds "Tents").
+    - ``query``: semantic similarity of the product's catalog chunk, fused (reciprocal rank)
+      with a full-text match on the title; an exact SKU (product or variant) ranks
+      first. Products that match neither well enough are left out. Without a query, products
+      in stock come first, then by title.
+
+    Each returned product has ``similarity`` (float or None) set.
+    """
+    variants = ProductVariant.objects.filter(store=store, product=OuterRef("pk"), is_active=True)
+    products = Product.objects.filter(store=store, is_active=True)
+    # With a price range and in_stock=True, one option must be both in range and in stock.
+    matching = variants
+    own_price = Q()
+    if min_price is not None:
+        matching = matching.filter(price__gte=Decimal(str(min_price)))
+        own_price &= Q(price__gte=Decimal(str(min_price)))
+    if max_price is not None:
+        matching = matching.filter(price__lte=Decimal(str(max_price)))
+        own_price &= Q(price__lte=Decimal(str(max_price)))
+    if in_stock is True:
+        products = products.filter(Exists(matching.filter(stock__gt=0)))
+    elif min_price is not None or max_price is not None:
+        # A product without variants is judged by its own price (and is never in stock).
+        products = products.filter(Q(Exists(matching)) | (~Exists(variants) & own_price))
+    if in_stock is False:
+        products = products.exclude(Exists(variants.filter(stock__gt=0)))
+    if category:
+        products = products.filter(_category_filter(category))
+
+    prefetch = Prefetch(
+        "variants", queryset=ProductVariant.objects.filter(store=store, is_active=True).order_by("sku")
+    )
+    query = (query or "").strip()
+    if not query:
+        ordered = products.annotate(has_stock=Exists(variants.filter(stock__gt=0))).order_by(
+            "-has_stock", "title"
+        )
+        result = list(ordered.prefetch_related(prefetch)[:limit])
+        for product in result:
+            product.similarity = None
+        return result
+
+    candidate_ids = products.values("id")
+    # 1. Exact SKU matches.
+    tokens = {token.upper() for token in re.findall(r"[\w-]{4,}", query)}
+    sku_ids = []
+    if tokens:
+        sku_ids = list(
+            products.filter(Q(sku__in=tokens) | Exists(variants.filter(sku__in=tokens))).values_list(
+                "id", flat=True
+            )
+        )
+    # 2. Semantic similarity of the catalog chunks of the candidates.
+    similarities = _product_similarities(store=store, query=query, candidate_ids=candidate_ids, limit=200)
+    # 3. Words of the query in the title: titles with every word first, then with any word.
+    words = re.findall(r"[^\W_]+", query)
+    title_matches: list[tuple[int, float, UUID]] = []  # (group, -rank, id)
+    for group, operator in enumerate((" & ", " | ")):
+        if not words:
+            break
+        tsquery = SearchQuery(operator.join(words), search_type="raw", config="english")
+        ranked = (
+            products.exclude(pk__in=[pid for _, _, pid in title_matches])
+            .annotate(title_vector=SearchVector("title", config="english"))
+            .filter(title_vector=tsquery)
+            .annotate(title_rank=SearchRank(F("title_vector"), tsquery))
+            .values_list("id", "title_rank")[:50]
+        )
+        title_matches += [(group, -rank, pid) for pid, rank in ranked]
+    textual = [pid for _, _, pid in title_matches]
+    missing = [pid for pid in textual if pid not in similarities]
+    if missing:  # a title match outside the semantic top list still needs its similarity
+        similarities.update(
+            _product_similarities(
+                store=store,
+                query=query,
+                candidate_ids=products.filter(pk__in=missing).values("id"),
+                limit=len(missing),
+            )
+        )
+    best_similarity = max(similarities.values(), default=0.0)
+    # Equal title matches ("Sleeping Bag" in five titles) are ordered by meaning.
+    title_matches.sort(key=lambda match: (match[0], match[1], -similarities.get(match[2], 0.0)))
+    textual = [pid for _, _, pid in title_matches]
+    text_matched = set(textual)
+
+    def kept(product_id) -> bool:
+        similarity = similarities.get(product_id, 0.0)
+        floor = TEXT_MATCH_FLOOR if product_id in text_matched else PRODUCT_SIMILARITY_FLOOR
+        return similarity >= floor and similarity >= best_similarity - PRODUCT_RELATIVE_MARGIN
+
+    # The meaning ranking counts only products close enough by meaning alone; a weaker product
+    # with its title matching counts in the title ranking only.
+    semantic = [pid for pid, sim in similarities.items() if sim >= PRODUCT_SIMILARITY_FLOOR and kept(pid)]
+    scores: dict[UUID, float] = {}
+    for ranking in (
+        sorted(semantic, key=lambda pid: -similarities[pid]),
+        [pid for pid in textual if kept(pid)],
+    ):
+        for rank, product_id in enumerate(ranking, start=1):
+            scores[product_id] = scores.get(product_id, 0.0) + 1.0 / (RRF_K + rank)
+    for product_id in sku_ids:
+        scores[product_id] = scores.get(product_id, 0.0) + 1.0  # an exact SKU beats any ranking
+    best = sorted(scores, key=lambda pid: (-scores[pid], -similarities.get(pid, 0.0)))[:limit]
+    by_id = {p.id: p for p in Product.objects.filter(store=store, pk__in=best).prefetch_related(prefetch)}
+    result = []
+    for product_id in best:
+        product = by_id[product_id]
+        product.similarity = similarities.get(product_id)
+        result.append(product)
+    return result
+
+
+def _product_similarities(
+    *, store: Store, query: str, candidate_ids: QuerySet, limit: int
+) -> dict[UUID, float]:
+    """Cosine similarity of the query to each candidate product's catalog chunk, best ``limit``
+    first. Exact (no HNSW): the candidates are already filtered, often to a few hundred."""
+    vector = _vector_literal(get_embedder().embed([query])[0])
+    store_sql = _store_literal(store)
+    candidates_sql, candidate_params = candidate_ids.query.sql_with_params()
+    sql = (
+        f"SELECT (c.metadata->>'product_id')::uuid AS product_id, "  # noqa: S608 - see _store_literal
+        f"MAX(1 - (c.embedding <=> %s::vector)) AS similarity "
+        f"FROM {_CHUNKS} c WHERE c.store_id = {store_sql} AND c.is_active AND c.metadata ? 'product_id' "
+        f"AND c.doc_id = ANY(ARRAY(SELECT d.id FROM {_DOCS} d WHERE d.store_id = {store_sql} AND d.type = %s)) "
+        f"AND (c.metadata->>'product_id')::uuid IN ({candidates_sql}) "
+        f"GROUP BY 1 ORDER BY similarity DESC LIMIT %s"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [vector, DocType.PRODUCT_CATALOG.value, *candidate_params, limit])
+        return {row[0]: float(row[1]) for row in cursor.fetchall()}
