@@ -71,3 +71,19 @@ def outsider(db):
     from tests.factories import UserFactory
 
     return UserFactory(email="outsider@example.com", name="Oscar Outsider")
+
+
+@pytest.fixture(scope="session")
+def demo_store(django_db_setup, django_db_blocker):
+    """The demo store (and the canary store "Harbor & Thread"), loaded and indexed once per run.
+
+    Committed outside the per-test transactions, so tests must not change it in ways they do
+    not undo; each test's own writes are still rolled back.
+    """
+    from apps.conversations.evaluation import prepare_demo_store
+
+    with django_db_blocker.unblock():
+        return prepare_demo_store()
+
+
+from tests.fakes.openai_server import openai_server  # noqa: E402, F401 - a fixture for every test module

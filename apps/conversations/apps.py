@@ -6,3 +6,8 @@ class ConversationsConfig(AppConfig):
     name = "apps.conversations"
     label = "conversations"
     verbose_name = "Conversations"
+
+    def ready(self):
+        # Register this app's Celery tasks in every process (web included), so tasks queued
+        # by name find them.
+        from apps.conversations import tasks  # noqa: F401

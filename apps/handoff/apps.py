@@ -6,3 +6,8 @@ class HandoffConfig(AppConfig):
     name = "apps.handoff"
     label = "handoff"
     verbose_name = "Handoff"
+
+    def ready(self):
+        # Register this app's Celery tasks in every process (web included), so tasks queued
+        # by name find them.
+        from apps.handoff import tasks  # noqa: F401

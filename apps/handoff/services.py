@@ -1,0 +1,108 @@
+"""Handoffs: creating them with an AI summary, assigning, resolving with a learning note."""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.utils import timezone
+
+from apps.conversations.models import Conversation, ConvStatus, Message, MessageRole
+from apps.handoff.models import Handoff, HandoffStatus
+from apps.stores.models import HandoffDestination, Store, StoreSettings
+
+TRIGGER_REASONS = {
+    "LOW_CONFIDENCE": "the AI was not confident enough to answer",
+    "AMBIGUOUS_INTENT": "the AI could not tell what the shopper wants",
+    "ANGER_DETECTED": "the shopper is upset",
+    "EXPLICIT_REQUEST": "the shopper asked for a person",
+    "HIGH_VALUE_AT_RISK": "a high-value cart or quote is at stake",
+    "UNRESOLVED_AFTER_3": "three replies did not resolve the shopper's issue",
+}
+
+
+def handoff_summary(*, conversation: Conversation, trigger: str, context: dict | None = None) -> str:
+    """A short brief for the human: the issue, what was tried, customer and order context."""
+    context = context or {}
+    messages = list(
+        Message.objects.filter(store=conversation.store, conversation=conversation).order_by("created_at")
+    )
+    shopper = [m.content for m in messages if m.role == MessageRole.USER]
+    ai = [m for m in messages if m.role == MessageRole.AI]
+    lines = [f"Handed off because {TRIGGER_REASONS.get(trigger, trigger)}."]
+    if shopper:
+        lines.append(f"Shopper's latest message: “{shopper[-1][:300]}”")
+        if len(shopper) > 1:
+            lines.append(
+                f"Earlier: “{shopper[0][:200]}”"
+                + (f" (+{len(shopper) - 2} more)" if len(shopper) > 2 else "")
+            )
+    if ai:
+        intents = sorted({m.metadata.get("intent", "") for m in ai if m.metadata.get("intent")})
+        lines.append(f"AI replies so far: {len(ai)}; topics: {', '.join(intents) or 'none'}.")
+        last = ai[-1].metadata.get("confidence", {})
+        if last:
+            lines.append(
+                f"Last confidence {last.get('composite')} (factual {last.get('factual')}, intent {last.get('intent')}, emotional {last.get('emotional')})."
+            )
+    customer = conversation.customer
+    if customer:
+        who = ", ".join(x for x in (customer.name, customer.email, customer.phone) if x)
+        if customer.is_b2b:
+            who += f" · B2B account {customer.company}".rstrip()
+        lines.append(
+            f"Customer: {who or 'anonymous'}; verified: {'yes' if conversation.is_customer_verified else 'no'}."
+        )
+    if context.get("orders"):
+        lines.append("Orders discussed: " + ", ".join(context["orders"]) + ".")
+    if context.get("at_risk_value"):
+        lines.append(f"Value at stake: {context['at_risk_value']} {conversation.store.currency}.")
+    lines.append(f"Sentiment {conversation.sentiment:+.2f}; purchase intent {conversation.intent_score:.2f}.")
+    return "\n".join(lines)
+
+
+@transaction.atomic
+def handoff_create(
+    *,
+    store: Store,
+    conversation: Conversation,
+    trigger: str,
+    confidence: float | None = None,
+    context: dict | None = None,
+) -> Handoff:
+    """Hand ``conversation`` to a human. Idempotent: an open handoff is returned as is."""
+    existing = (
+        Handoff.objects.filter(store=store, conversation=conversation)
+        .exclude(status=HandoffStatus.RESOLVED)
+        .order_by("-created_at")
+        .first()
+    )
+    if existing:
+        return existing
+    settings = StoreSettings.objects.filter(store=store).first()
+    handoff = Handoff.objects.create(
+        store=store,
+        conversation=conversation,
+        trigger=trigger,
+        confidence=confidence,
+        destination=settings.handoff_destination if settings else HandoffDestination.LIVE_AGENT,
+        summary=handoff_summary(conversation=conversation, trigger=trigger, context=context),
+    )
+    Conversation.objects.filter(store=store, pk=conversation.pk).update(
+        status=ConvStatus.HANDED_OFF, updated_at=timezone.now()
+    )
+    conversation.status = ConvStatus.HANDED_OFF
+    return handoff
+
+
+@transaction.atomic
+def handoff_resolve(*, store: Store, handoff: Handoff, by, learning_note: str = "") -> Handoff:
+    """Close the handoff (and its conversation), keeping the agent's note for the learning loop."""
+    handoff = Handoff.objects.select_for_update().get(store=store, pk=handoff.pk)
+    handoff.status = HandoffStatus.RESOLVED
+    handoff.resolved_at = timezone.now()
+    handoff.assigned_to = handoff.assigned_to or by
+    handoff.learning_note = learning_note.strip()
+    handoff.save(update_fields=["status", "resolved_at", "assigned_to", "learning_note"])
+    Conversation.objects.filter(store=store, pk=handoff.conversation_id).update(
+        status=ConvStatus.RESOLVED, resolved_at=timezone.now(), updated_at=timezone.now()
+    )
+    return handoff
