@@ -37,10 +37,6 @@ from convix.ai.understanding import Understanding, understand
 
 logger = logging.getLogger(__name__)
 
-AI_QUESTION = re.compile(
-    r"\b(are|r) (you|u) (a |an )?(bot|robot|ai|human|real person|person|machine|chatbot)\b|\bam i (talking|chatting) to a (bot|human|person|real)",
-    re.IGNORECASE,
-)
 DISSATISFIED = re.compile(
     r"\b(didn'?t|doesn'?t|does not|did not|not) (help|work|answer|make sense)|\bnot what i (asked|meant|need)"
     r"|\bthat'?s (not|wrong|useless)|\buseless\b|\bstill (don'?t|doesn'?t|not|no|confused|waiting)|\bno,? that\b"
@@ -59,11 +55,10 @@ OVER_PRICE = re.compile(r"\b(over|above|more than|at least|min(imum)?)\b", re.I)
 # Words added to the retrieval query when the intent is clear, so a shopper's own phrasing
 # ("send something back") meets the store's ("returns").
 INTENT_HINTS = {
-    Intent.RETURN: "returns policy return window",
-    Intent.REFUND: "refunds policy refund",
-    Intent.SHIPPING: "shipping policy delivery",
-    Intent.PAYMENT: "payment methods billing",
-    Intent.ACCOUNT: "account",
+    Intent.RETURN: "returns",
+    Intent.REFUND: "refunds",
+    Intent.SHIPPING: "shipping",
+    Intent.PAYMENT: "payment",
 }
 
 
@@ -84,6 +79,9 @@ class AgentReply:
     at_risk_value: Decimal = Decimal("0")
     resolved: bool = True
     requested_human: bool = False
+    needs_human: bool = False
+    at_risk_order_value: Decimal = Decimal("0")
+    computed_amounts: list[Decimal] = field(default_factory=list)
     guardrail_violations: list[str] = field(default_factory=list)
     state: dict = field(default_factory=dict)
 
@@ -125,10 +123,18 @@ class Turn:
     state: dict
     query_vector: np.ndarray
     verified_email: str | None
+    _knowledge: list[RetrievedChunk] | None = None
 
     @property
     def text(self) -> str:
         return self.message.content
+
+    def knowledge(self) -> list[RetrievedChunk]:
+        """The store's best knowledge chunks for this message (hybrid search, fused order), once."""
+        if self._knowledge is None:
+            query, vector = self.retrieval_query()
+            self._knowledge = knowledge_search(store=self.store, query=query, k=6, query_vector=vector)
+        return self._knowledge
 
     def retrieval_query(self) -> tuple[str, np.ndarray]:
         """The text and vector to search knowledge with: the message, plus the intent's words."""
@@ -249,12 +255,56 @@ def store_intro(turn: Turn) -> str:
 
 # --- the offline engine's answers, one per kind of request -------------------------------------
 
+IDENTITY_QUESTION = re.compile(
+    r"\b(are|r) (you|u) (a |an )?(real |actual )?(bot|robot|ai|human( being)?|real person|person|machine|chatbot|computer)\b"
+    r"|\b(am i|i'?m) (talking|chatting|speaking) (to|with) (a |an )?(bot|robot|human|person|real|machine|ai)"
+    r"|\b(real person|human) or (a )?(bot|robot|ai|machine)\b|\b(bot|robot|ai) or (a )?(real )?(person|human)\b"
+    r"|\beres (una? )?(persona|humano|bot|robot)|\bes-tu (un )?(robot|humain|bot)|\bbist du (ein )?(mensch|bot|roboter)",
+    re.IGNORECASE,
+)
+HUMAN_ELSEWHERE = re.compile(
+    r"\b(hablar con (una )?(persona|humano|agente)|parler (à|a) (un|une) (humain|personne|agent|conseiller)"
+    r"|mit einem (menschen|mitarbeiter)|falar com (uma )?(pessoa|atendente))",
+    re.IGNORECASE,
+)
+STALLED = re.compile(
+    r"\b(hasn'?t|has not|not|never|didn'?t|did not) (moved|updated|arrived|come|shown up|showed up|been delivered)"
+    r"|\b(stuck|lost|missing|stolen|damaged|no updates?)\b|\bnothing (at|on) my (door|porch)",
+    re.IGNORECASE,
+)
+CHURN = re.compile(
+    r"\b(cancel|buy (it )?(somewhere|elsewhere)|somewhere else|another store|competitor|go elsewhere|refund)\b",
+    re.I,
+)
+EXCHANGE = re.compile(r"\b(exchange|swap|different size|bigger size|smaller size|size up|size down)\b", re.I)
+
+
+def is_identity_question(text: str) -> bool:
+    return bool(IDENTITY_QUESTION.search(text))
+
+
+def emotional(u: Understanding) -> float:
+    return emotional_score(anger=u.anger, sentiment=u.sentiment)
+
+
+def understood(u: Understanding) -> float:
+    return intent_score(intent_confidence=u.intent_confidence, is_ambiguous=u.is_ambiguous)
+
+
+def answer_identity(turn: Turn) -> AgentReply:
+    u = turn.understanding
+    return AgentReply(
+        text=f"I'm an AI assistant, not a human. {store_intro(turn)}",
+        confidence=Confidence(1.0, 1.0, emotional(u)),
+        understanding=u,
+        quick_replies=["Talk to a person", "Help me choose"],
+        state={"identity_question": True},
+    )
+
 
 def answer_greeting(turn: Turn) -> AgentReply:
     u = turn.understanding
-    if AI_QUESTION.search(turn.text):
-        text = f"Yes, I'm an AI assistant, not a human. {store_intro(turn)}"
-    elif re.search(r"\b(thanks|thank you|thx|cheers|appreciate)\b", turn.text, re.I):
+    if re.search(r"\b(thanks|thank you|thx|cheers|appreciate)\b", turn.text, re.I):
         text = "You're welcome! Is there anything else I can help you with?"
     elif re.search(r"\b(bye|goodbye|see you|that'?s all)\b", turn.text, re.I):
         text = "Thanks for stopping by. Happy trails!"
@@ -262,9 +312,7 @@ def answer_greeting(turn: Turn) -> AgentReply:
         text = f"{turn.settings.greeting} {store_intro(turn)}"
     return AgentReply(
         text=text,
-        confidence=Confidence(
-            1.0, max(u.intent_confidence, 0.8), emotional_score(anger=u.anger, sentiment=u.sentiment)
-        ),
+        confidence=Confidence(1.0, max(u.intent_confidence, 0.8), emotional(u)),
         understanding=u,
         quick_replies=["Track my order", "Shipping & returns", "Help me choose"],
     )
@@ -274,7 +322,7 @@ def answer_out_of_scope(turn: Turn, *, topic: str | None = None) -> AgentReply:
     u = turn.understanding
     if topic:
         text = (
-            f"I'm sorry, I can't help with {topic}. For that, please ask a qualified professional. "
+            f"I'm sorry, I can't help with {topic}; please ask a qualified professional for that. "
             f"I'm happy to help with anything about {turn.store.name}'s products, orders and policies."
         )
     else:
@@ -284,11 +332,9 @@ def answer_out_of_scope(turn: Turn, *, topic: str | None = None) -> AgentReply:
         )
     return AgentReply(
         text=text,
-        confidence=Confidence(
-            1.0, max(u.intent_confidence, 0.7), emotional_score(anger=u.anger, sentiment=u.sentiment)
-        ),
+        confidence=Confidence(1.0, max(u.intent_confidence, 0.7), emotional(u)),
         understanding=u,
-        resolved=False,
+        resolved=topic is not None,
         quick_replies=["Help me choose", "Track my order"],
     )
 
@@ -297,8 +343,8 @@ def answer_clarify(turn: Turn) -> AgentReply:
     u = turn.understanding
     return AgentReply(
         text=(
-            "I want to get this right: could you tell me a bit more? For example, are you asking about a "
-            "product, an order you placed, shipping, or a return?"
+            "I want to get this right: could you tell me a bit more? For example, which product, "
+            "or is it about an order, shipping or a return?"
         ),
         confidence=Confidence(
             1.0, intent_score(intent_confidence=u.intent_confidence, is_ambiguous=True), 1.0
@@ -310,32 +356,55 @@ def answer_clarify(turn: Turn) -> AgentReply:
     )
 
 
-def answer_from_knowledge(turn: Turn, *, doc_types: list[str] | None = None) -> AgentReply:
+def answer_retry(turn: Turn) -> AgentReply:
+    """The shopper says the last answer did not help: apologise and ask what is missing."""
     u = turn.understanding
-    query, vector = turn.retrieval_query()
-    chunks = knowledge_search(store=turn.store, query=query, k=5, query_vector=vector, doc_types=doc_types)
-    threshold = similarity_threshold()
-    usable = [c for c in chunks if c.similarity >= threshold]  # in fused (hybrid) rank order
+    return AgentReply(
+        text=(
+            "Sorry that didn't help. Could you tell me a little more about what you need? "
+            "If you'd rather, I can connect you with someone from our team."
+        ),
+        confidence=Confidence(1.0, max(u.intent_confidence, 0.7), emotional(u)),
+        understanding=u,
+        resolved=False,
+        quick_replies=["Talk to a person"],
+    )
+
+
+def knowledge_sentences(turn: Turn, chunk: RetrievedChunk) -> list[str]:
+    if chunk.doc_type == "FAQ":
+        return [chunk.text.strip()]
+    return compose.relevant_sentences(
+        turn.query_vector, chunk.text, get_embedder(), limit=3, relative_floor=0.85
+    )
+
+
+def answer_from_knowledge(
+    turn: Turn, *, doc_types: tuple[str, ...] = ("FAQ", "POLICY", "URL", "MANUAL")
+) -> AgentReply:
+    u = turn.understanding
+    usable = [
+        c for c in turn.knowledge() if c.doc_type in doc_types and c.similarity >= similarity_threshold()
+    ]
     if not usable:
-        return dont_know(turn, chunks)
+        return dont_know(turn, turn.knowledge())
     best = usable[0]
-    if best.doc_type == "FAQ":
-        answer = best.metadata.get("answer") or best.text.split("\n", 1)[-1]
-        sentences = [answer.strip()]
-    else:
-        sentences = compose.relevant_sentences(turn.query_vector, best.text, get_embedder(), limit=3)
-    cited = [best] + [c for c in usable if c.id != best.id and c.doc_id != best.doc_id][:1]
+    sentences = knowledge_sentences(turn, best)
+    cited = [best]
+    # A second source from another document when it is nearly as relevant (e.g. FAQ + policy).
+    second = next(
+        (c for c in usable[1:] if c.doc_id != best.doc_id and c.similarity >= best.similarity - 0.03), None
+    )
+    if second is not None and best.doc_type == "FAQ" and second.doc_type == "POLICY":
+        extra = [s for s in knowledge_sentences(turn, second)[:1] if s not in " ".join(sentences)]
+        sentences += extra
+        cited.append(second)
     text = " ".join(sentences)
-    emotional = emotional_score(anger=u.anger, sentiment=u.sentiment)
     if u.intent == Intent.COMPLAINT:
         text = "I'm sorry about that. " + text
     return AgentReply(
         text=text,
-        confidence=Confidence(
-            factual_from_similarity(best.similarity),
-            intent_score(intent_confidence=u.intent_confidence, is_ambiguous=u.is_ambiguous),
-            emotional,
-        ),
+        confidence=Confidence(factual_from_similarity(best.similarity), understood(u), emotional(u)),
         understanding=u,
         chunks=cited,
     )
@@ -346,11 +415,7 @@ def dont_know(turn: Turn, chunks: list[RetrievedChunk] | None = None) -> AgentRe
     best = max((c.similarity for c in chunks or []), default=0.0)
     return AgentReply(
         text="I'm not sure about that, and I'd rather not guess.",
-        confidence=Confidence(
-            min(0.3, factual_from_similarity(best)),
-            intent_score(intent_confidence=u.intent_confidence, is_ambiguous=u.is_ambiguous),
-            emotional_score(anger=u.anger, sentiment=u.sentiment),
-        ),
+        confidence=Confidence(min(0.3, factual_from_similarity(best)), understood(u), emotional(u)),
         understanding=u,
         resolved=False,
     )
@@ -367,110 +432,162 @@ def price_bounds(turn: Turn) -> tuple[Decimal | None, Decimal | None]:
     return None, money[0]
 
 
-def answer_products(turn: Turn) -> AgentReply:
+def price_text(card: dict) -> str:
+    price = compose.format_money(card["price"], card["currency"])
+    if card["max_price"] != card["price"]:
+        price += f"–{compose.format_money(card['max_price'], card['currency'])}"
+    return price
+
+
+def answer_recommendation(turn: Turn, products: list[Product]) -> AgentReply:
     u = turn.understanding
     minimum, maximum = price_bounds(turn)
-    recommending = u.intent == Intent.RECOMMENDATION
-    products = product_search(
-        store=turn.store,
-        query=turn.text,
-        min_price=minimum,
-        max_price=maximum,
-        in_stock=True if recommending else None,
-        limit=3 if recommending else 2,
-    )
-    b2b = is_b2b_customer(turn)
-    emotional = emotional_score(anger=u.anger, sentiment=u.sentiment)
-    intent = intent_score(intent_confidence=u.intent_confidence, is_ambiguous=u.is_ambiguous)
     if not products:
         if maximum is not None:
-            text = f"I couldn't find anything in stock at {compose.format_money(maximum, turn.store.currency)} or less that fits. Would you like to see options a little above that budget?"
+            text = (
+                f"I couldn't find anything in stock at {compose.format_money(maximum, turn.store.currency)} or "
+                "less that fits. Would you like to see options a little above that budget?"
+            )
             return AgentReply(
-                text=text, confidence=Confidence(0.75, intent, emotional), understanding=u, resolved=False
+                text=text,
+                confidence=Confidence(0.75, understood(u), emotional(u)),
+                understanding=u,
+                resolved=False,
             )
-        knowledge = answer_from_knowledge(turn)
-        return knowledge
+        return answer_from_knowledge(turn)
+    b2b = is_b2b_customer(turn)
     cards = [product_card(p, b2b=b2b) for p in products]
-    similarity = product_similarity(turn, products[0])
-    if recommending:
-        lines = []
-        for product, card in zip(products, cards, strict=True):
-            price = compose.format_money(card["price"], card["currency"])
-            if card["max_price"] != card["price"]:
-                price += f"–{compose.format_money(card['max_price'], card['currency'])}"
-            lines.append(
-                compose.product_line(
-                    title=product.title,
-                    price_text=price,
-                    stock_text=compose.stock_label(card["stock"]),
-                    url=product.url,
-                )
-            )
-        text = compose.join_reply("Here are a few good options:", *lines, "Want details on any of these?")
-        factual = max(0.75, factual_from_similarity(similarity))
-    else:
-        text = describe_product(turn, products[0], b2b=b2b)
-        cards = cards[:1]
-        factual = factual_from_similarity(similarity)
+    lines = []
+    for product, card in zip(products, cards, strict=True):
+        line = compose.product_line(
+            title=product.title,
+            price_text=price_text(card),
+            stock_text=compose.stock_label(card["stock"]),
+            url=product.url,
+        )
+        options = variant_availability(turn, product, brief=True)
+        lines.append(f"{line} {options}".rstrip() if options else line)
+    text = compose.join_reply("Here are a few good options:", *lines, "Want details on any of these?")
+    similarity = getattr(products[0], "similarity", None) or 0.5
     return AgentReply(
         text=text,
-        confidence=Confidence(factual, intent, emotional),
+        confidence=Confidence(max(0.75, factual_from_similarity(similarity)), understood(u), emotional(u)),
         understanding=u,
         products=cards,
         quick_replies=["Shipping & returns"],
     )
 
 
-def product_similarity(turn: Turn, product: Product) -> float:
-    vector = get_embedder().embed([f"{product.title}. {product.category}. {product.description[:300]}"])[0]
-    return float(vector @ turn.query_vector)
+def mentioned_variants(turn: Turn, product: Product) -> list:
+    """The product's variants whose option values the shopper named (best-matching ones only)."""
+    lowered = turn.text.lower()
+    tokens = set(re.findall(r"[a-z0-9]+(?:[./][a-z0-9]+)*", lowered))
+    scored = []
+    for variant in product.variants.all():
+        values = [str(v).lower() for v in (variant.options or {}).values() if str(v).strip()]
+        hits = sum(1 for v in values if (v in tokens) or (" " in v and v in lowered))
+        if hits:
+            scored.append((hits, variant))
+    if not scored:
+        return []
+    best = max(h for h, _ in scored)
+    return [v for h, v in scored if h == best]
 
 
-def describe_product(turn: Turn, product: Product, *, b2b: bool) -> str:
+def variant_availability(turn: Turn, product: Product, *, brief: bool = False) -> str:
+    """What is and is not available, focused on the sizes/colors the shopper named."""
+    variants = [v for v in product.variants.all() if v.is_active]
+    if len(variants) <= 1:
+        return ""
+    named = mentioned_variants(turn, product)
+    if named:
+        parts = []
+        for variant in named[:3]:
+            parts.append(f"{variant.title} is {compose.stock_label(variant.stock)}")
+        text = "; ".join(parts) + "."
+        if all(v.stock <= 0 for v in named):
+            shared = set()
+            for variant in named:
+                shared |= {str(x).lower() for x in (variant.options or {}).values()}
+            alternatives = [
+                v.title
+                for v in variants
+                if v.stock > 0 and shared & {str(x).lower() for x in (v.options or {}).values()}
+            ]
+            if alternatives:
+                text += f" Available instead: {compose.list_sentence(alternatives[:5])}."
+        return text
+    if brief:
+        return ""
+    available = [v.title for v in variants if v.stock > 0]
+    missing = [v.title for v in variants if v.stock <= 0]
+    if not missing:
+        return "All options are in stock."
+    if not available:
+        return "Every option is out of stock right now."
+    if len(variants) > 10:
+        return f"Out of stock right now: {compose.list_sentence(missing[:8])}; the rest are available."
+    return (
+        f"Available now: {compose.list_sentence(available)}. Out of stock: {compose.list_sentence(missing)}."
+    )
+
+
+def describe_product(turn: Turn, product: Product, *, b2b: bool) -> tuple[str, list[Decimal]]:
+    """Price, availability, the description sentences that answer the question, volume pricing."""
     variants = [v for v in product.variants.all() if v.is_active]
     currency = product.currency
-    lowered = turn.text.lower()
-    mentioned = [
-        v
-        for v in variants
-        if any(
-            str(value).lower() in re.findall(r"[a-z0-9.\"']+", lowered)
-            for value in (v.options or {}).values()
-        )
-    ]
-    parts = []
-    if mentioned:
-        for variant in mentioned[:3]:
-            parts.append(
-                f"{product.title} ({variant.title}) is {compose.format_money(variant.price, currency)} and {compose.stock_label(variant.stock)}."
-            )
-    else:
-        prices = sorted({v.price for v in variants} or {product.price})
-        price = compose.format_money(prices[0], currency)
-        if len(prices) > 1:
-            price = f"{price} to {compose.format_money(prices[-1], currency)}"
-        in_stock = [v.title for v in variants if v.stock > 0]
-        out = [v.title for v in variants if v.stock <= 0]
-        stock = (
-            "in stock"
-            if in_stock and not out
-            else ("out of stock" if not in_stock else f"in stock except {compose.list_sentence(out)}")
-        )
-        if len(variants) == 1:
-            stock = compose.stock_label(variants[0].stock)
-        parts.append(f"{product.title} is {price} and {stock}.")
+    computed: list[Decimal] = []
+    prices = sorted({v.price for v in variants} or {product.price})
+    price = compose.format_money(prices[0], currency)
+    if len(prices) > 1:
+        price = f"{price} to {compose.format_money(prices[-1], currency)}"
+    parts = [f"{product.title} is {price}."]
+    availability = variant_availability(turn, product)
+    if availability:
+        parts.append(availability)
+    elif variants:
+        parts.append(f"It's {compose.stock_label(variants[0].stock)}.")
     detail = compose.relevant_sentences(turn.query_vector, product.description, get_embedder(), limit=2)
     if detail:
         parts.append(" ".join(detail))
+    if (product.attributes or {}).get("final_sale") or "final-sale" in (product.tags or []):
+        parts.append("It's a Final Sale item, so it can't be returned or exchanged.")
+    quantities = turn.understanding.entities.quantities
     if b2b and product.b2b_price_tiers:
-        tiers = ", ".join(
-            f"{compose.format_money(t['price'], currency)} each from {t['min_quantity']} units"
-            for t in product.b2b_price_tiers
-        )
-        parts.append(f"Your account's volume pricing: {tiers}.")
+        if quantities:
+            quantity = max(quantities)
+            unit = price_for_quantity(product, quantity, b2b=True)
+            total = unit * quantity
+            computed += [unit, total]
+            parts.append(
+                f"For {quantity} units your account price is {compose.format_money(unit, currency)} each "
+                f"({compose.format_money(total, currency)} before shipping)."
+            )
+        else:
+            tiers = ", ".join(
+                f"{compose.format_money(t['price'], currency)} each from {t['min_quantity']} units"
+                for t in product.b2b_price_tiers
+            )
+            parts.append(f"Your account's volume pricing: {tiers}.")
     if product.url:
         parts.append(product.url)
-    return " ".join(parts)
+    return " ".join(parts), computed
+
+
+def answer_product(turn: Turn, product: Product) -> AgentReply:
+    u = turn.understanding
+    b2b = is_b2b_customer(turn)
+    text, computed = describe_product(turn, product, b2b=b2b)
+    similarity = getattr(product, "similarity", None) or 0.5
+    reply = AgentReply(
+        text=text,
+        confidence=Confidence(factual_from_similarity(max(similarity, 0.5)), understood(u), emotional(u)),
+        understanding=u,
+        products=[product_card(product, b2b=b2b)],
+        quick_replies=["Shipping & returns"],
+    )
+    reply.computed_amounts = computed
+    return reply
 
 
 def conversation_emails(turn: Turn) -> list[str]:
@@ -479,14 +596,34 @@ def conversation_emails(turn: Turn) -> list[str]:
     return emails
 
 
+def return_window_days(store: Store) -> int | None:
+    """The return window the store's own Returns policy states ("within 45 days of delivery")."""
+    from apps.training.models import DocType, TrainingDoc
+
+    for content in TrainingDoc.objects.filter(store=store, type=DocType.POLICY, is_active=True).values_list(
+        "content", flat=True
+    ):
+        match = re.search(r"within (\d{1,3}) days of (delivery|receipt|purchase)", content, re.I)
+        if match:
+            return int(match.group(1))
+    return None
+
+
+def order_products(order: Order) -> list[Product]:
+    skus = [item.get("sku") for item in order.items if item.get("sku")]
+    return list(
+        Product.objects.filter(store=order.store, variants__sku__in=skus)
+        .distinct()
+        .prefetch_related("variants")
+    )
+
+
 def answer_order(turn: Turn) -> AgentReply:
     u = turn.understanding
     numbers = list(u.entities.order_numbers) or (
         [turn.state["order_number"]] if turn.state.get("order_number") else []
     )
     emails = conversation_emails(turn)
-    emotional = emotional_score(anger=u.anger, sentiment=u.sentiment)
-    intent = intent_score(intent_confidence=u.intent_confidence, is_ambiguous=u.is_ambiguous)
     if not numbers and turn.verified_email:
         orders = list(
             Order.objects.filter(store=turn.store, email__iexact=turn.verified_email).order_by("-placed_at")[
@@ -497,14 +634,14 @@ def answer_order(turn: Turn) -> AgentReply:
             lines = [order_text(o, turn.store) for o in orders]
             return AgentReply(
                 text=compose.join_reply("Here are your most recent orders:", *lines),
-                confidence=Confidence(1.0, intent, emotional),
+                confidence=Confidence(1.0, understood(u), emotional(u)),
                 understanding=u,
                 orders=[order_card(o) for o in orders],
             )
     if not numbers:
         return AgentReply(
             text="I can check that for you. What's your order number (for example AP-10421), and the email address you used to place it?",
-            confidence=Confidence(1.0, intent, emotional),
+            confidence=Confidence(1.0, understood(u), emotional(u)),
             understanding=u,
             resolved=False,
             state={"pending": "order"},
@@ -520,39 +657,89 @@ def answer_order(turn: Turn) -> AgentReply:
     if reason == "needs_email":
         return AgentReply(
             text=f"Thanks! To protect your privacy, please tell me the email address you used for order {safe_number(number)}.",
-            confidence=Confidence(1.0, intent, emotional),
+            confidence=Confidence(1.0, understood(u), emotional(u)),
             understanding=u,
             resolved=False,
             state={"pending": "order", "order_number": safe_number(number)},
         )
     if order is None:
         return AgentReply(
-            text="I couldn't find an order with that number and email address. Could you double-check both? They're in your order confirmation email.",
-            confidence=Confidence(0.9, intent, emotional),
+            text=(
+                "I couldn't find an order with that number and email address. Could you double-check both? "
+                "They're in your order confirmation email."
+            ),
+            confidence=Confidence(0.9, understood(u), emotional(u)),
             understanding=u,
             resolved=False,
             state={"pending": "order", "order_number": safe_number(number)},
         )
-    text = order_text(order, turn.store)
     reply = AgentReply(
-        text=text,
-        confidence=Confidence(1.0, intent, emotional),
+        text=order_text(order, turn.store),
+        confidence=Confidence(1.0, understood(u), emotional(u)),
         understanding=u,
         orders=[order_card(order)],
         state={"pending": None, "order_number": order.number},
     )
-    if u.intent in (Intent.RETURN, Intent.REFUND):
-        policy = answer_from_knowledge(turn, doc_types=["POLICY", "FAQ"])
+    wants_return = u.intent in (Intent.RETURN, Intent.REFUND) or EXCHANGE.search(turn.text)
+    if wants_return:
+        add_return_details(turn, order, reply)
+    elif order.status == "SHIPPED" and STALLED.search(turn.text):
+        policy = answer_from_knowledge(turn, doc_types=("POLICY", "FAQ"))
         if policy.chunks:
-            reply.text = compose.join_reply(text, policy.text)
+            reply.text = compose.join_reply(reply.text, policy.text)
             reply.chunks = policy.chunks
-        if u.intent == Intent.RETURN and order.status == "DELIVERED":
-            reply.actions.append({"type": "return_requested", "order": order.number})
-            reply.text = compose.join_reply(
-                reply.text,
-                "I've noted a return request for this order; our team will email you the return label and instructions.",
-            )
+        reply.needs_human = True
+    if CHURN.search(turn.text) and order.status in ("PENDING", "PROCESSING"):
+        reply.at_risk_order_value = order.total
     return reply
+
+
+def add_return_details(turn: Turn, order: Order, reply: AgentReply) -> None:
+    """Return window, final-sale items and exchange availability for the shopper's own order."""
+    window = return_window_days(turn.store)
+    today = timezone.localdate()
+    notes = []
+    if order.status == "DELIVERED" and order.delivered_at and window:
+        days = (today - order.delivered_at.date()).days
+        if days > window:
+            notes.append(
+                f"It was delivered {days} days ago, which is past our {window}-day return window; "
+                "our team can look at exceptions."
+            )
+        else:
+            notes.append(f"That's within our {window}-day return window.")
+    elif order.status in ("PENDING", "PROCESSING", "SHIPPED"):
+        notes.append("It hasn't been delivered yet; you can start a return once it arrives.")
+    products = order_products(order)
+    final_sale = [
+        p.title for p in products if (p.attributes or {}).get("final_sale") or "final-sale" in (p.tags or [])
+    ]
+    if final_sale:
+        notes.append(
+            f"{compose.list_sentence(final_sale)} was a Final Sale item, so it can't be returned or exchanged."
+        )
+    if EXCHANGE.search(turn.text) and not final_sale:
+        for product in products:
+            named = mentioned_variants(turn, product)
+            if named:
+                availability = "; ".join(f"{v.title} is {compose.stock_label(v.stock)}" for v in named[:3])
+                notes.append(
+                    f"For an exchange of the {product.title}: {availability}. Return shipping for exchanges is free."
+                )
+                reply.products.append(product_card(product))
+                break
+        else:
+            notes.append("Exchanges ship free: tell us the size or color you'd like.")
+    policy = answer_from_knowledge(turn, doc_types=("POLICY", "FAQ"))
+    if policy.chunks and not final_sale:
+        notes.append(policy.text)
+        reply.chunks = policy.chunks
+    if order.status == "DELIVERED" and not final_sale:
+        reply.actions.append({"type": "return_requested", "order": order.number})
+        notes.append(
+            "I've noted a return request for this order; our team will email you the return label and instructions."
+        )
+    reply.text = compose.join_reply(reply.text, *notes)
 
 
 def safe_number(number: str) -> str:
@@ -583,55 +770,85 @@ def quote_value(turn: Turn, products: list[Product]) -> Decimal:
     return unit * quantity
 
 
-# --- the decision ------------------------------------------------------------------------------
-
-
-def answer_retry(turn: Turn) -> AgentReply:
-    """The shopper says the last answer did not help: apologise and ask what is missing."""
+def is_vague(turn: Turn) -> bool:
+    """Too little to act on: one or two words with nothing we recognise, or flagged ambiguous."""
     u = turn.understanding
-    return AgentReply(
-        text=(
-            "Sorry that didn't help. Could you tell me a little more about what you need? "
-            "If you'd rather, I can connect you with someone from our team."
-        ),
-        confidence=Confidence(
-            1.0, max(u.intent_confidence, 0.7), emotional_score(anger=u.anger, sentiment=u.sentiment)
-        ),
-        understanding=u,
-        resolved=False,
-        quick_replies=["Talk to a person"],
-    )
+    words = re.findall(r"[a-zA-Z']+", turn.text)
+    recognisable = u.entities.order_numbers or u.entities.emails or u.entities.money
+    return not recognisable and (len(words) <= 2 or (u.is_ambiguous and len(words) <= 5))
 
 
 def answer(turn: Turn) -> AgentReply:
     """The offline engine's reply for this turn (before the handoff decision)."""
     u = turn.understanding
-    if AI_QUESTION.search(turn.text):
-        return answer_greeting(turn)
+    if is_identity_question(turn.text):
+        return answer_identity(turn)
     if DISSATISFIED.search(turn.text) and len(turn.text.split()) <= 12 and not u.entities.order_numbers:
         return answer_retry(turn)
     topic = forbidden_topic(turn)
     if topic:
         return answer_out_of_scope(turn, topic=topic)
     pending_order = turn.state.get("pending") == "order" and (u.entities.emails or u.entities.order_numbers)
-    if (
-        u.intent == Intent.ORDER_STATUS
-        or pending_order
-        or (
-            u.entities.order_numbers
-            and u.intent in (Intent.RETURN, Intent.REFUND, Intent.SHIPPING, Intent.COMPLAINT)
-        )
-    ):
+    if u.entities.order_numbers or pending_order:
         return answer_order(turn)
-    if u.intent == Intent.GREETING:
+    if u.intent == Intent.ORDER_STATUS:
+        if turn.verified_email:
+            return answer_order(turn)
+        knowledge = answer_from_knowledge(turn)
+        if knowledge.chunks and knowledge.chunks[0].similarity >= similarity_threshold() + 0.1:
+            knowledge.text += (
+                " If you share your order number and the email you used, I can check your order too."
+            )
+            return knowledge
+        return answer_order(turn)
+    if u.intent == Intent.GREETING and len(turn.text.split()) <= 6:
         return answer_greeting(turn)
-    if u.intent == Intent.OUT_OF_SCOPE:
-        return answer_out_of_scope(turn)
-    if u.is_ambiguous and not turn.state.get("last_ambiguous") and len(turn.text.split()) <= 3:
+    if is_vague(turn) and not turn.state.get("last_ambiguous"):
         return answer_clarify(turn)
-    if u.intent in (Intent.PRODUCT_QUESTION, Intent.RECOMMENDATION):
-        return answer_products(turn)
-    return answer_from_knowledge(turn)
+    return answer_by_evidence(turn)
+
+
+def answer_by_evidence(turn: Turn) -> AgentReply:
+    """Choose between a product answer and a knowledge answer by what the store's data supports."""
+    u = turn.understanding
+    threshold = similarity_threshold()
+    knowledge = [c for c in turn.knowledge() if c.similarity >= threshold]
+    best_doc = next((c for c in knowledge if c.doc_type != "PRODUCT_CATALOG"), None)
+    recommending = u.intent == Intent.RECOMMENDATION
+    minimum, maximum = price_bounds(turn)
+    products = product_search(
+        store=turn.store,
+        query=turn.text,
+        min_price=minimum,
+        max_price=maximum,
+        in_stock=True if recommending else None,
+        limit=3 if recommending else 2,
+    )
+    top_product = products[0] if products else None
+    product_similarity = getattr(top_product, "similarity", 0.0) or 0.0
+    if u.intent == Intent.OUT_OF_SCOPE and not (
+        (best_doc and best_doc.similarity >= threshold + 0.05) or product_similarity >= threshold + 0.1
+    ):
+        return answer_out_of_scope(turn)
+    sales = u.intent in (Intent.PRODUCT_QUESTION, Intent.RECOMMENDATION)
+    if recommending and products:
+        return answer_recommendation(turn, products)
+    doc_wins = best_doc is not None and (
+        not top_product or best_doc.similarity >= product_similarity - (0.0 if sales else 0.05)
+    )
+    if top_product is not None and product_similarity >= threshold and not doc_wins:
+        return answer_product(turn, top_product)
+    if best_doc is not None:
+        reply = answer_from_knowledge(turn)
+        if top_product is not None and product_similarity >= threshold + 0.1:
+            reply.products = [product_card(top_product, b2b=is_b2b_customer(turn))]
+        return reply
+    if sales and top_product is not None and product_similarity >= threshold - 0.05:
+        return answer_product(turn, top_product)
+    return dont_know(turn, turn.knowledge())
+
+
+# --- the decision ------------------------------------------------------------------------------
 
 
 def run_agent(*, store: Store, conversation: Conversation, message: Message) -> AgentReply:
@@ -695,6 +912,7 @@ def apply_guardrails(turn: Turn, reply: AgentReply) -> None:
         allowed |= {v.price for v in product.variants.all()}
     for card in reply.orders:
         allowed.add(Decimal(card["total"]))
+    allowed |= set(reply.computed_amounts)
     tracking = {o["tracking_number"] for o in reply.orders if o["tracking_number"]}
     from convix.ai.prompts import prompt_fragments
 
@@ -722,15 +940,18 @@ def decide(turn: Turn, reply: AgentReply) -> AgentReply:
     else:
         unresolved = 0
     products = list(Product.objects.filter(store=turn.store, id__in=[p["id"] for p in reply.products]))
-    at_risk = max(conversation.cart_value, quote_value(turn, products))
+    at_risk = max(conversation.cart_value, quote_value(turn, products), reply.at_risk_order_value)
     value_at_risk = bool(
         QUOTE_WORDS.search(turn.text)
+        or reply.at_risk_order_value
         or u.sentiment < -0.3
         or u.intent in (Intent.COMPLAINT, Intent.REFUND, Intent.RETURN)
         or reply.confidence.composite < turn.settings.confidence_threshold + 0.1
     )
+    identity_question = bool(reply.state.get("identity_question"))
+    wants_human = (u.wants_human or u.intent == Intent.HUMAN_REQUEST) and not identity_question
     signals = Signals(
-        wants_human=u.wants_human or u.intent == Intent.HUMAN_REQUEST or reply.requested_human,
+        wants_human=wants_human or reply.requested_human or bool(HUMAN_ELSEWHERE.search(turn.text)),
         is_angry=u.is_angry,
         is_ambiguous=u.is_ambiguous,
         previous_turn_ambiguous=bool(turn.state.get("last_ambiguous")),
@@ -738,11 +959,18 @@ def decide(turn: Turn, reply: AgentReply) -> AgentReply:
         at_risk_value=at_risk,
         high_value_threshold=turn.settings.high_value_cart_threshold,
         value_at_risk=value_at_risk,
+        needs_human=reply.needs_human,
     )
     trigger = decide_handoff(reply.confidence, signals, threshold=turn.settings.confidence_threshold)
     reply.at_risk_value = at_risk
     reply.trigger = trigger
-    state = {**turn.state, "last_ambiguous": False, **reply.state, "unresolved_turns": unresolved}
+    state = {
+        **turn.state,
+        "last_ambiguous": False,
+        "identity_question": False,
+        **reply.state,
+        "unresolved_turns": unresolved,
+    }
     reply.state = state
     if trigger:
         message = compose.HANDOFF_MESSAGES[trigger]
