@@ -387,7 +387,7 @@ def answer_from_knowledge(
         c for c in turn.knowledge() if c.doc_type in doc_types and c.similarity >= similarity_threshold()
     ]
     if not usable:
-        return dont_know(turn, turn.knowledge())
+        return dont_know(turn)
     best = usable[0]
     sentences = knowledge_sentences(turn, best)
     cited = [best]
@@ -410,12 +410,12 @@ def answer_from_knowledge(
     )
 
 
-def dont_know(turn: Turn, chunks: list[RetrievedChunk] | None = None) -> AgentReply:
+def dont_know(turn: Turn) -> AgentReply:
+    """The store's data does not answer this: say so (the low factual score hands off)."""
     u = turn.understanding
-    best = max((c.similarity for c in chunks or []), default=0.0)
     return AgentReply(
         text="I'm not sure about that, and I'd rather not guess.",
-        confidence=Confidence(min(0.3, factual_from_similarity(best)), understood(u), emotional(u)),
+        confidence=Confidence(0.0, understood(u), emotional(u)),
         understanding=u,
         resolved=False,
     )
@@ -506,13 +506,12 @@ def variant_availability(turn: Turn, product: Product, *, brief: bool = False) -
             parts.append(f"{variant.title} is {compose.stock_label(variant.stock)}")
         text = "; ".join(parts) + "."
         if all(v.stock <= 0 for v in named):
-            shared = set()
-            for variant in named:
-                shared |= {str(x).lower() for x in (variant.options or {}).values()}
+            # Same size in another color first; with no size named, any option in stock.
+            sizes = {str((v.options or {}).get("size", "")).lower() for v in named} - {""}
             alternatives = [
                 v.title
                 for v in variants
-                if v.stock > 0 and shared & {str(x).lower() for x in (v.options or {}).values()}
+                if v.stock > 0 and (not sizes or str((v.options or {}).get("size", "")).lower() in sizes)
             ]
             if alternatives:
                 text += f" Available instead: {compose.list_sentence(alternatives[:5])}."
@@ -770,6 +769,48 @@ def quote_value(turn: Turn, products: list[Product]) -> Decimal:
     return unit * quantity
 
 
+POLICY_WORDS = re.compile(
+    r"\b(return(s|able|ed)?|refund(s|able)?|warrant(y|ies)|guarantee|exchange|ship(ping|s)?|deliver(y|ed)?|covered|policy|final sale)\b",
+    re.I,
+)
+QUESTION_START = re.compile(
+    r"^\s*(what|whats|what's|when|where|how|which|is|are|do|does|can i|could i)\b", re.I
+)
+GENDER = {
+    "women": re.compile(r"\b(women'?s?|womens|ladies|female)\b", re.I),
+    "men": re.compile(r"\b(men'?s?|mens|male)\b", re.I),
+}
+
+
+def rerank_products(turn: Turn, products: list[Product]) -> list[Product]:
+    """Prefer products the shopper named (title words) and for the gender they asked about."""
+    words = set(re.findall(r"[a-z0-9]+", turn.text.lower()))
+
+    def score(product: Product) -> float:
+        title = set(re.findall(r"[a-z0-9]+", product.title.lower())) - {"the", "a", "s"}
+        overlap = len(title & words) / max(len(title), 1)
+        bonus = 0.0
+        for gender, pattern in GENDER.items():
+            asked = bool(pattern.search(turn.text))
+            titled = bool(pattern.search(product.title)) and not (
+                gender == "men" and GENDER["women"].search(product.title)
+            )
+            if asked and titled:
+                bonus += 0.08
+            elif asked and not titled and any(GENDER[g].search(product.title) for g in GENDER if g != gender):
+                bonus -= 0.08
+        return (getattr(product, "similarity", 0.0) or 0.0) + 0.25 * overlap + bonus
+
+    return sorted(products, key=score, reverse=True)
+
+
+def names_a_product(turn: Turn, product: Product) -> bool:
+    """The shopper named this product (most of its distinctive title words appear)."""
+    words = set(re.findall(r"[a-z0-9]+", turn.text.lower()))
+    title = [w for w in re.findall(r"[a-z0-9]+", product.title.lower()) if len(w) > 2 or w.isdigit()]
+    return len(title) > 0 and sum(w in words for w in title[:3]) >= 2
+
+
 def is_vague(turn: Turn) -> bool:
     """Too little to act on: one or two words with nothing we recognise, or flagged ambiguous."""
     u = turn.understanding
@@ -795,7 +836,7 @@ def answer(turn: Turn) -> AgentReply:
         if turn.verified_email:
             return answer_order(turn)
         knowledge = answer_from_knowledge(turn)
-        if knowledge.chunks and knowledge.chunks[0].similarity >= similarity_threshold() + 0.1:
+        if knowledge.chunks and knowledge.chunks[0].similarity >= similarity_threshold() + 0.05:
             knowledge.text += (
                 " If you share your order number and the email you used, I can check your order too."
             )
@@ -816,15 +857,21 @@ def answer_by_evidence(turn: Turn) -> AgentReply:
     best_doc = next((c for c in knowledge if c.doc_type != "PRODUCT_CATALOG"), None)
     recommending = u.intent == Intent.RECOMMENDATION
     minimum, maximum = price_bounds(turn)
-    products = product_search(
-        store=turn.store,
-        query=turn.text,
-        min_price=minimum,
-        max_price=maximum,
-        in_stock=True if recommending else None,
-        limit=3 if recommending else 2,
+    products = rerank_products(
+        turn,
+        product_search(
+            store=turn.store,
+            query=turn.text,
+            min_price=minimum,
+            max_price=maximum,
+            in_stock=True if recommending else None,
+            limit=6,
+        ),
     )
     top_product = products[0] if products else None
+    if recommending and top_product is not None and names_a_product(turn, top_product):
+        recommending = False  # "which size Traverse 65 do I need": a question about one product
+    products = products[:3] if recommending else products[:1]
     product_similarity = getattr(top_product, "similarity", 0.0) or 0.0
     if u.intent == Intent.OUT_OF_SCOPE and not (
         (best_doc and best_doc.similarity >= threshold + 0.05) or product_similarity >= threshold + 0.1
@@ -845,7 +892,7 @@ def answer_by_evidence(turn: Turn) -> AgentReply:
         return reply
     if sales and top_product is not None and product_similarity >= threshold - 0.05:
         return answer_product(turn, top_product)
-    return dont_know(turn, turn.knowledge())
+    return dont_know(turn)
 
 
 # --- the decision ------------------------------------------------------------------------------
@@ -946,13 +993,18 @@ def decide(turn: Turn, reply: AgentReply) -> AgentReply:
         or reply.at_risk_order_value
         or u.sentiment < -0.3
         or u.intent in (Intent.COMPLAINT, Intent.REFUND, Intent.RETURN)
-        or reply.confidence.composite < turn.settings.confidence_threshold + 0.1
+        or reply.confidence.composite < turn.settings.confidence_threshold
     )
     identity_question = bool(reply.state.get("identity_question"))
-    wants_human = (u.wants_human or u.intent == Intent.HUMAN_REQUEST) and not identity_question
+    # "What's your customer service number?" asks for information, not for a person now.
+    asks_for_person = u.wants_human or (
+        u.intent == Intent.HUMAN_REQUEST and not QUESTION_START.search(turn.text)
+    )
+    wants_human = asks_for_person and not identity_question
     signals = Signals(
         wants_human=wants_human or reply.requested_human or bool(HUMAN_ELSEWHERE.search(turn.text)),
-        is_angry=u.is_angry,
+        # Handing off is costly for a merely curt message: clear anger, or anger with strong negativity.
+        is_angry=u.anger >= 0.7 or (u.is_angry and u.sentiment <= -0.5),
         is_ambiguous=u.is_ambiguous,
         previous_turn_ambiguous=bool(turn.state.get("last_ambiguous")),
         unresolved_turns=unresolved,

@@ -98,7 +98,7 @@ def _date(value: datetime | None) -> str:
 
 ORDER_STATUS_TEXT = {
     "PENDING": "has been received and is waiting for payment confirmation",
-    "PROCESSING": "is being prepared in our warehouse and hasn't shipped yet",
+    "PROCESSING": "is processing: it's being packed in our warehouse and hasn't shipped yet",
     "SHIPPED": "has shipped",
     "DELIVERED": "was delivered",
     "CANCELLED": "was cancelled",
