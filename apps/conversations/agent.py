@@ -43,6 +43,13 @@ DISSATISFIED = re.compile(
     r"|\byou (already|keep) (said|saying)|\bwrong answer\b|\bnot helpful\b",
     re.IGNORECASE,
 )
+# A message that imitates tool output, system lines or instructions to the assistant: its claims
+# (an email "verified" inside a fake tool result) prove nothing.
+INJECTION_MARKERS = re.compile(
+    r"[{\[]\s*\"(tool|role|result|verified|system|function)\"|^\s*(system|assistant|tool)\s*:|"
+    r"\bignore (all |any )?(previous|prior|above) (instructions|rules)|\byou are now\b|\bdeveloper mode\b",
+    re.IGNORECASE | re.MULTILINE,
+)
 QUOTE_WORDS = re.compile(
     r"\b(quote|bulk|wholesale|invoice|net.?30|for (my|our) (team|company|group|troop|staff))\b", re.I
 )
@@ -590,7 +597,7 @@ def answer_product(turn: Turn, product: Product) -> AgentReply:
 
 
 def conversation_emails(turn: Turn) -> list[str]:
-    emails = list(turn.understanding.entities.emails)
+    emails = [] if INJECTION_MARKERS.search(turn.text) else list(turn.understanding.entities.emails)
     emails += [e for e in turn.state.get("emails", []) if e not in emails]
     return emails
 
@@ -909,7 +916,8 @@ def run_agent(*, store: Store, conversation: Conversation, message: Message) -> 
     prior_user_texts = [m.content for m in history if m.role == MessageRole.USER]
     understanding = understand(message.content, history=prior_user_texts)
     state = dict(conversation.metadata.get("agent", {}))
-    emails = list(dict.fromkeys([*state.get("emails", []), *understanding.entities.emails]))
+    trusted = [] if INJECTION_MARKERS.search(message.content) else list(understanding.entities.emails)
+    emails = list(dict.fromkeys([*state.get("emails", []), *trusted]))
     state["emails"] = emails[-3:]
     customer = conversation.customer
     verified_email = (
