@@ -149,8 +149,8 @@ class Turn:
         hint = INTENT_HINTS.get(u.intent) if u.intent_confidence >= 0.6 else None
         if not hint:
             return self.text, self.query_vector
-        query = f"{self.text} ({hint})"
-        return query, get_embedder().embed([query])[0]
+        # The hint joins the full-text query only: the shopper's words already carry the meaning.
+        return f"{self.text} ({hint})", self.query_vector
 
 
 # --- data tools (also offered to the LLM) ------------------------------------------------------
@@ -553,7 +553,14 @@ def describe_product(turn: Turn, product: Product, *, b2b: bool) -> tuple[str, l
         parts.append(availability)
     elif variants:
         parts.append(f"It's {compose.stock_label(variants[0].stock)}.")
-    detail = compose.relevant_sentences(turn.query_vector, product.description, get_embedder(), limit=2)
+    detail = compose.relevant_sentences(
+        turn.query_vector,
+        product.description,
+        get_embedder(),
+        limit=2,
+        query_text=turn.text,
+        ignore_text=f"{product.title} {product.category}",
+    )
     if detail:
         parts.append(" ".join(detail))
     if (product.attributes or {}).get("final_sale") or "final-sale" in (product.tags or []):
@@ -873,6 +880,7 @@ def answer_by_evidence(turn: Turn) -> AgentReply:
             max_price=maximum,
             in_stock=True if recommending else None,
             limit=6,
+            query_vector=turn.query_vector,
         ),
     )
     top_product = products[0] if products else None
@@ -905,6 +913,17 @@ def answer_by_evidence(turn: Turn) -> AgentReply:
 # --- the decision ------------------------------------------------------------------------------
 
 
+def message_vector(text: str) -> np.ndarray:
+    """The message's embedding in the knowledge index's space (reusing understanding's when offline)."""
+    from django.conf import settings as django_settings
+
+    if django_settings.EMBEDDINGS_PROVIDER == "offline":
+        from convix.ai.understanding import text_vector
+
+        return text_vector(text)
+    return get_embedder().embed([text])[0]
+
+
 def run_agent(*, store: Store, conversation: Conversation, message: Message) -> AgentReply:
     """Decide the reply to ``message``. Reads only; the pipeline saves the result."""
     settings = StoreSettings.objects.get(store=store)
@@ -931,7 +950,7 @@ def run_agent(*, store: Store, conversation: Conversation, message: Message) -> 
         understanding=understanding,
         history=history,
         state=state,
-        query_vector=get_embedder().embed([message.content])[0],
+        query_vector=message_vector(message.content),
         verified_email=verified_email,
     )
     reply = answer(turn)

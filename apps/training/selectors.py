@@ -335,6 +335,7 @@ def product_search(
     in_stock: bool | None = None,
     category: str | None = None,
     limit: int = 5,
+    query_vector: np.ndarray | None = None,
 ) -> list[Product]:
     """Active products of the store matching the filters, best match first, with their active
     variants prefetched (``product.variants.all()``).
@@ -396,7 +397,9 @@ def product_search(
             )
         )
     # 2. Semantic similarity of the catalog chunks of the candidates.
-    similarities = _product_similarities(store=store, query=query, candidate_ids=candidate_ids, limit=200)
+    similarities = _product_similarities(
+        store=store, query=query, candidate_ids=candidate_ids, limit=200, query_vector=query_vector
+    )
     # 3. Words of the query in the title: titles with every word first, then with any word.
     words = re.findall(r"[^\W_]+", query)
     title_matches: list[tuple[int, float, UUID]] = []  # (group, -rank, id)
@@ -421,6 +424,7 @@ def product_search(
                 query=query,
                 candidate_ids=products.filter(pk__in=missing).values("id"),
                 limit=len(missing),
+                query_vector=query_vector,
             )
         )
     best_similarity = max(similarities.values(), default=0.0)
@@ -457,11 +461,11 @@ def product_search(
 
 
 def _product_similarities(
-    *, store: Store, query: str, candidate_ids: QuerySet, limit: int
+    *, store: Store, query: str, candidate_ids: QuerySet, limit: int, query_vector: np.ndarray | None = None
 ) -> dict[UUID, float]:
     """Cosine similarity of the query to each candidate product's catalog chunk, best ``limit``
     first. Exact (no HNSW): the candidates are already filtered, often to a few hundred."""
-    vector = _vector_literal(get_embedder().embed([query])[0])
+    vector = _vector_literal(query_vector if query_vector is not None else get_embedder().embed([query])[0])
     store_sql = _store_literal(store)
     candidates_sql, candidate_params = candidate_ids.query.sql_with_params()
     sql = (

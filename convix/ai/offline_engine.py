@@ -55,18 +55,45 @@ def split_sentences(text: str) -> list[str]:
     return sentences
 
 
-def relevant_sentences(
-    query_vector: np.ndarray, text: str, embedder, *, limit: int = 3, relative_floor: float = 0.8
-) -> list[str]:
-    """The sentences of ``text`` most similar to the query, in their original order.
+STOPWORDS = set(
+    "a an the and or but if of to in on at for from with by about as is are was were be been do does did "
+    "i you we they it this that these those my your our their me us them what which who when where how why "
+    "can could would should will shall may might have has had not no yes there here any some all so than "
+    "too very just get got ur u pls please".split()
+)
 
-    Keeps the best sentence and others scoring at least ``relative_floor`` of it, up to ``limit``.
+
+def _stems(text: str) -> set[str]:
+    return {w[:5] for w in re.findall(r"[a-z0-9]+", text.lower()) if w not in STOPWORDS and len(w) > 2}
+
+
+def relevant_sentences(
+    query_vector: np.ndarray,
+    text: str,
+    embedder,
+    *,
+    limit: int = 3,
+    relative_floor: float = 0.8,
+    query_text: str = "",
+    ignore_text: str = "",
+) -> list[str]:
+    """The sentences of ``text`` most relevant to the query, in their original order.
+
+    Scores by shared words with ``query_text`` when there are any (cheap), otherwise by
+    embedding similarity. Words of ``ignore_text`` (e.g. the product's own name, which every
+    sentence of its description is about) do not count. Keeps the best sentence and others scoring at least
+    ``relative_floor`` of it, up to ``limit``.
     """
     sentences = split_sentences(text)
     if len(sentences) <= 1:
         return sentences
-    vectors = embedder.embed(sentences)
-    scores = vectors @ query_vector
+    query_stems = _stems(query_text) - _stems(ignore_text)
+    lexical = np.array([len(query_stems & _stems(s)) for s in sentences], dtype=np.float32)
+    if query_stems and lexical.max() > 0:
+        # Ties broken towards earlier sentences (documents lead with their point).
+        scores = lexical - np.arange(len(sentences), dtype=np.float32) * 1e-3
+    else:
+        scores = embedder.embed(sentences) @ query_vector
     best = float(scores.max())
     ranked = sorted(range(len(sentences)), key=lambda i: -scores[i])
     keep = [i for i in ranked[:limit] if scores[i] >= best * relative_floor or i == ranked[0]]

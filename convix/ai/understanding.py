@@ -423,6 +423,11 @@ def warm_up() -> None:
     understand("hello, where is my order?")
 
 
+def text_vector(text: str) -> np.ndarray:
+    """The offline embedding of ``text``, shared with (and cached by) ``understand``."""
+    return _vector(text)
+
+
 @lru_cache(maxsize=2048)
 def _vector(text: str) -> np.ndarray:
     vector = _get_models().embedder.embed([text])[0]
