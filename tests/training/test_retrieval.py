@@ -121,7 +121,7 @@ OFF_TOPIC = [
 
 def test_threshold_separates_answerable_from_off_topic_questions(demo_store):
     threshold = selectors.similarity_threshold()
-    assert threshold == 0.45
+    assert threshold == 0.40
     for question in ANSWERABLE:
         assert top(demo_store, question)[0].similarity >= threshold, question
     for question in OFF_TOPIC:
