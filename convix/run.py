@@ -47,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
     if embedded:
         print(f"==> Starting the embedded PostgreSQL in {embedded_pg.data_dir()}")
         embedded_pg.start()
-    server = None
+    server = periodic = None
     try:
         print("==> Applying migrations")
         _manage("migrate", "--no-input", "-v", "0")
@@ -81,12 +81,13 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 0
     finally:
-        if server is not None and server.poll() is None:
-            server.terminate()
-            try:
-                server.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                server.kill()
+        for process in (server, periodic):
+            if process is not None and process.poll() is None:
+                process.terminate()
+                try:
+                    process.wait(timeout=15)
+                except subprocess.TimeoutExpired:
+                    process.kill()
         if embedded:
             print("==> Stopping the embedded PostgreSQL")
             embedded_pg.stop()

@@ -4,9 +4,11 @@ with the ledger proving every inbound message ends with an outcome."""
 from __future__ import annotations
 
 from datetime import timedelta
+from io import StringIO
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.core.management import call_command
 from django.test import TestCase
 from django.utils import timezone
 
@@ -202,3 +204,25 @@ def test_bad_input_is_refused_clearly_and_saves_nothing(scoped):
         assert error.value.code == code
     assert not Message.objects.filter(conversation=conversation).exists()
     assert not InboundMessage.objects.filter(conversation=conversation).exists()
+
+
+def test_periodic_runner_sweeps_without_a_broker(scoped):
+    conversation = new_conversation(scoped)
+    message = Message.objects.create(
+        store=scoped, conversation=conversation, role=MessageRole.USER, content="Do you ship to Canada?"
+    )
+    lost = InboundMessage.objects.create(
+        store=scoped,
+        channel_type=conversation.channel_type,
+        provider_message_id="lost-3",
+        conversation=conversation,
+        message=message,
+    )
+    InboundMessage.objects.filter(pk=lost.pk).update(received_at=timezone.now() - timedelta(minutes=5))
+    output = StringIO()
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        call_command("run_periodic", "--once", stdout=output)
+    assert "maintenance.sweep_inbound: {'requeued': 1, 'handed_off': 0}" in output.getvalue()
+    assert "ingest.requeue_stuck: 0" in output.getvalue()
+    lost.refresh_from_db()
+    assert lost.outcome == InboundOutcome.REPLIED
