@@ -386,6 +386,57 @@ def knowledge_sentences(turn: Turn, chunk: RetrievedChunk) -> list[str]:
     )
 
 
+_faq_classifiers: dict[tuple, object] = {}
+
+
+def faq_match(turn: Turn) -> RetrievedChunk | None:
+    """The store's FAQ whose question the message paraphrases, by the few-shot classifier
+    (embeddings plus character n-grams, the HINT3-tested matcher), or None."""
+    from django.conf import settings as django_settings
+
+    if django_settings.EMBEDDINGS_PROVIDER != "offline":
+        return None  # the classifier's threshold is calibrated for the offline model
+    from apps.training.models import DocStatus, DocType, TrainingChunk, TrainingDoc
+    from convix.ai.classifier import ExampleClassifier
+
+    faqs = list(
+        TrainingDoc.objects.filter(store=turn.store, type=DocType.FAQ, is_active=True, status=DocStatus.READY)
+        .order_by("id")
+        .values_list("id", "title", "updated_at")
+    )
+    if not faqs:
+        return None
+    key = (turn.store.id, hash(tuple(faqs)))
+    classifier = _faq_classifiers.get(key)
+    if classifier is None:
+        classifier = ExampleClassifier({str(doc_id): [title] for doc_id, title, _ in faqs})
+        if len(_faq_classifiers) > 64:
+            _faq_classifiers.clear()
+        _faq_classifiers[key] = classifier
+    label, score = classifier.predict([turn.text], vectors=turn.query_vector[None, :])[0]
+    if label is None:
+        return None
+    chunk = (
+        TrainingChunk.objects.filter(store=turn.store, doc_id=label, is_active=True)
+        .order_by("ordinal")
+        .first()
+    )
+    if chunk is None:
+        return None
+    return RetrievedChunk(
+        id=chunk.id,
+        doc_id=chunk.doc_id,
+        doc_type="FAQ",
+        title=chunk.title,
+        section=chunk.section,
+        text=chunk.text,
+        metadata=chunk.metadata,
+        similarity=float(score),
+        text_rank=0.0,
+        score=0.0,
+    )
+
+
 def answer_from_knowledge(
     turn: Turn, *, doc_types: tuple[str, ...] = ("FAQ", "POLICY", "URL", "MANUAL")
 ) -> AgentReply:
@@ -393,6 +444,15 @@ def answer_from_knowledge(
     usable = [
         c for c in turn.knowledge() if c.doc_type in doc_types and c.similarity >= similarity_threshold()
     ]
+    if not usable and "FAQ" in doc_types:
+        matched = faq_match(turn)
+        if matched is not None:
+            return AgentReply(
+                text=matched.text.strip(),
+                confidence=Confidence(0.7, understood(u), emotional(u)),
+                understanding=u,
+                chunks=[matched],
+            )
     if not usable:
         return dont_know(turn)
     best = usable[0]
@@ -891,7 +951,15 @@ def answer_by_evidence(turn: Turn) -> AgentReply:
     if u.intent == Intent.OUT_OF_SCOPE and not (
         (best_doc and best_doc.similarity >= threshold + 0.05) or product_similarity >= threshold + 0.1
     ):
-        return answer_out_of_scope(turn)
+        matched = faq_match(turn)
+        if matched is None:
+            return answer_out_of_scope(turn)
+        return AgentReply(
+            text=matched.text.strip(),
+            confidence=Confidence(0.7, 0.7, emotional(u)),
+            understanding=u,
+            chunks=[matched],
+        )
     sales = u.intent in (Intent.PRODUCT_QUESTION, Intent.RECOMMENDATION)
     if recommending and products:
         return answer_recommendation(turn, products)
@@ -907,7 +975,7 @@ def answer_by_evidence(turn: Turn) -> AgentReply:
         return reply
     if sales and top_product is not None and product_similarity >= threshold - 0.05:
         return answer_product(turn, top_product)
-    return dont_know(turn)
+    return answer_from_knowledge(turn)  # no chunk passed: the FAQ matcher's turn, then "not sure"
 
 
 # --- the decision ------------------------------------------------------------------------------
