@@ -652,11 +652,8 @@ def _plan_indexes(plan_text: str, store_id: uuid.UUID) -> list[str]:
     return sorted(set(short))
 
 
-def measure_store(
-    store, plan: StorePlan, vectors: np.ndarray, ids: list, *, queries: int, baseline: int, seed: int
-) -> dict:
-    from django.db import connection, transaction
-
+def measure_store(store, plan: StorePlan, vectors: np.ndarray, ids: list, *, queries: int, seed: int) -> dict:
+    """Hybrid and vector-only latency and recall@10 of the store's queries (indexes allowed)."""
     from apps.training.selectors import knowledge_search, knowledge_search_plans
     from apps.training.vector_index import store_indexes
 
@@ -666,11 +663,10 @@ def measure_store(
         knowledge_search(store=store, query=query.text, query_vector=query.vector, k=10)
         knowledge_search(store=store, query="", query_vector=query.vector, k=10)
 
-    hybrid, vector_only, exact_hybrid, exact_vector = [], [], [], []
-    recalls, exact_check = [], []
+    hybrid, vector_only, recalls = [], [], []
     recalls_by_kind: dict[str, list[float]] = {"doc": [], "topic": []}
-    truths = [exact_top(vectors, ids, query.vector) for query in measured]
-    for query, truth in zip(measured, truths, strict=True):
+    for query in measured:
+        truth = exact_top(vectors, ids, query.vector)
         started = time.perf_counter()
         knowledge_search(store=store, query=query.text, query_vector=query.vector, k=10)
         hybrid.append((time.perf_counter() - started) * 1000)
@@ -682,22 +678,11 @@ def measure_store(
         recalls.append(recall)
         recalls_by_kind[query.kind].append(recall)
 
-    # The exact scans come after, not interleaved: a scan of a large store pushes its index
-    # out of shared buffers and would slow the next indexed query.
-    for query, truth in zip(measured[:baseline], truths[:baseline], strict=True):
-        with transaction.atomic():
-            with connection.cursor() as cursor:
-                cursor.execute("SET LOCAL enable_indexscan = off")
-            started = time.perf_counter()
-            knowledge_search(store=store, query=query.text, query_vector=query.vector, k=10)
-            exact_hybrid.append((time.perf_counter() - started) * 1000)
-            started = time.perf_counter()
-            scanned = knowledge_search(store=store, query="", query_vector=query.vector, k=10)
-            exact_vector.append((time.perf_counter() - started) * 1000)
-        exact_check.append(len({chunk.id for chunk in scanned} & truth) / len(truth))
-
     sample = measured[0]
     plans = knowledge_search_plans(store=store, query=sample.text, query_vector=sample.vector)
+    by_kind = {
+        kind: round(float(np.mean(values)), 4) if values else None for kind, values in recalls_by_kind.items()
+    }
     return {
         "chunks": plan.chunks,
         "share": plan.share,
@@ -707,18 +692,40 @@ def measure_store(
         "recall_at_10": round(float(np.mean(recalls)), 4),
         "recall_at_10_min": round(float(np.min(recalls)), 2),
         "queries_recall_below_half": int(sum(recall < 0.5 for recall in recalls)),
-        "recall_at_10_doc_queries": round(float(np.mean(recalls_by_kind["doc"])), 4)
-        if recalls_by_kind["doc"]
-        else None,
-        "recall_at_10_topic_queries": round(float(np.mean(recalls_by_kind["topic"])), 4)
-        if recalls_by_kind["topic"]
-        else None,
+        "recall_at_10_doc_queries": by_kind["doc"],
+        "recall_at_10_topic_queries": by_kind["topic"],
+        "plan_vector": _plan_indexes(plans.get("vector", ""), plan.id),
+        "plan_text": _plan_indexes(plans.get("text", ""), plan.id),
+    }
+
+
+def measure_exact(store, plan: StorePlan, vectors: np.ndarray, ids: list, *, queries: int, seed: int) -> dict:
+    """The exact-scan baseline: the same calls with index scans disabled, so the vector
+    statement reads every row of the store. Run after every indexed measurement: a scan of a
+    large store pushes the indexes out of shared buffers."""
+    from django.db import connection, transaction
+
+    from apps.training.selectors import knowledge_search
+
+    measured = make_queries(plan, WARMUP_QUERIES + queries, seed=seed)[WARMUP_QUERIES:]
+    exact_hybrid, exact_vector, exact_check = [], [], []
+    for query in measured:
+        with transaction.atomic():
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL enable_indexscan = off")
+            started = time.perf_counter()
+            knowledge_search(store=store, query=query.text, query_vector=query.vector, k=10)
+            exact_hybrid.append((time.perf_counter() - started) * 1000)
+            started = time.perf_counter()
+            scanned = knowledge_search(store=store, query="", query_vector=query.vector, k=10)
+            exact_vector.append((time.perf_counter() - started) * 1000)
+        truth = exact_top(vectors, ids, query.vector)
+        exact_check.append(len({chunk.id for chunk in scanned} & truth) / len(truth))
+    return {
         "exact_scan_hybrid_ms": _percentiles(exact_hybrid),
         "exact_scan_vector_ms": _percentiles(exact_vector),
         # The exact SQL scan against numpy's exact top 10: 1.0 unless the data or the SQL is off.
         "exact_scan_recall_check": round(float(np.mean(exact_check)), 4) if exact_check else None,
-        "plan_vector": _plan_indexes(plans.get("vector", ""), plan.id),
-        "plan_text": _plan_indexes(plans.get("text", ""), plan.id),
     }
 
 
@@ -849,7 +856,12 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument(
         "--shared-index", action="store_true", help="also measure one HNSW index for all stores"
     )
-    parser.add_argument("--maintenance-work-mem", default="1GB", help="for the index builds")
+    parser.add_argument("--maintenance-work-mem", default="1GB", help="for the per-store index builds")
+    parser.add_argument(
+        "--shared-index-memory",
+        default="3GB",
+        help="maintenance_work_mem for the shared index (its graph must fit: ~2 KB per chunk)",
+    )
     parser.add_argument("--database", default=BENCH_DATABASE)
     parser.add_argument(
         "--embedding-storage",
@@ -950,13 +962,20 @@ def main(argv: list[str] | None = None) -> dict:
             ids, vectors = kept[plan.index]
             _say(f"Measuring {plan.name} ({plan.chunks:,} chunks) ...")
             results[plan.name] = measure_store(
-                stores[plan.name],
-                plan,
-                vectors,
-                ids,
-                queries=args.queries,
-                baseline=min(args.baseline_queries, args.queries),
-                seed=args.seed,
+                stores[plan.name], plan, vectors, ids, queries=args.queries, seed=args.seed
+            )
+        for plan in measured_plans:
+            ids, vectors = kept[plan.index]
+            _say(f"Exact-scan baseline for {plan.name} ...")
+            results[plan.name].update(
+                measure_exact(
+                    stores[plan.name],
+                    plan,
+                    vectors,
+                    ids,
+                    queries=min(args.baseline_queries, args.queries),
+                    seed=args.seed,
+                )
             )
         figures["results"] = results
         bar_rows = {name: results[name] for name in ("large", "mid", "small")}
@@ -983,7 +1002,7 @@ def main(argv: list[str] | None = None) -> dict:
                 kept,
                 queries=min(args.queries, 100),
                 seed=args.seed,
-                maintenance_work_mem=args.maintenance_work_mem,
+                maintenance_work_mem=args.shared_index_memory,
             )
             shared = figures["shared_index"]
             _say(f"  built in {shared['build_seconds']:.0f} s")
