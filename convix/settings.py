@@ -130,6 +130,10 @@ else:
             "PORT": "",
         }
     }
+# DATABASE_NAME overrides the database name alone (the test suite points the Celery worker it
+# starts at its own test database this way).
+if env_str("DATABASE_NAME"):
+    DATABASES["default"]["NAME"] = env_str("DATABASE_NAME")
 # Parallel test runs against one server need their own test database names.
 DATABASES["default"]["TEST"] = {"NAME": env_str("TEST_DATABASE_NAME") or None}
 DATABASES["default"]["CONN_MAX_AGE"] = env_int("DATABASE_CONN_MAX_AGE", 60, minimum=0)
@@ -170,8 +174,18 @@ CELERY_TASK_ROUTES = {
     "ingest.*": {"queue": "ingest"},
 }
 CELERY_TIMEZONE = "UTC"
+# The inbound sweeper runs every INBOUND_SWEEP_INTERVAL_SECONDS and re-queues a message that has
+# had no outcome for INBOUND_SWEEP_AFTER_SECONDS since it was last queued (longer than an agent
+# run, provider timeouts and retries included, so a slow reply is not queued twice).
+INBOUND_SWEEP_INTERVAL_SECONDS = env_float("INBOUND_SWEEP_INTERVAL_SECONDS", 30.0, minimum=1.0)
+INBOUND_SWEEP_AFTER_SECONDS = env_float("INBOUND_SWEEP_AFTER_SECONDS", 60.0, minimum=1.0)
 CELERY_BEAT_SCHEDULE = {
-    "sweep-inbound": {"task": "maintenance.sweep_inbound", "schedule": 30.0},
+    # A sweep nobody ran within its interval (no worker up) is dropped, not piled up.
+    "sweep-inbound": {
+        "task": "maintenance.sweep_inbound",
+        "schedule": INBOUND_SWEEP_INTERVAL_SECONDS,
+        "options": {"expires": INBOUND_SWEEP_INTERVAL_SECONDS},
+    },
     "requeue-stuck-ingestion": {"task": "ingest.requeue_stuck", "schedule": 300.0},
 }
 

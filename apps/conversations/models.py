@@ -160,6 +160,11 @@ class Message(models.Model):
     delivery_status = models.CharField(
         max_length=10, choices=DeliveryStatus.choices, default=DeliveryStatus.NOT_APPLICABLE, blank=True
     )
+    # For an AI message: the inbound message it answers. Unique, so a second worker running the same
+    # ``ai.reply`` task can never save (and send) a second reply: the database refuses it.
+    reply_to = models.OneToOneField(
+        "InboundMessage", on_delete=models.SET_NULL, null=True, blank=True, related_name="reply"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = StoreScopedManager()
@@ -185,6 +190,7 @@ class InboundMessage(models.Model):
 
     One row per provider message id and channel type. A duplicate delivery finds its row and is
     dropped. Every row ends with an outcome; a periodic sweeper re-queues rows still RECEIVED.
+    At most one AI message answers a row (``Message.reply_to`` is unique).
     """
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
@@ -199,6 +205,9 @@ class InboundMessage(models.Model):
     )
     outcome = models.CharField(max_length=12, choices=InboundOutcome.choices, default=InboundOutcome.RECEIVED)
     attempts = models.PositiveSmallIntegerField(default=0)
+    # When the reply was last queued by the sweeper or started by a worker: the sweeper waits a
+    # full period after it before queueing the message again (null: never since it was received).
+    last_attempt_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)
     received_at = models.DateTimeField(auto_now_add=True)
     completed_at = models.DateTimeField(null=True, blank=True)

@@ -15,7 +15,8 @@ from datetime import timedelta
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q
 from django.utils import timezone
 
 from apps.channels.models import Channel, ChannelType
@@ -150,7 +151,9 @@ def message_receive(
             inbound.completed_at = now
         inbound.save()
         if inbound.outcome == InboundOutcome.RECEIVED:
-            enqueue_on_commit("ai.reply", store_id=str(store.id), inbound_id=str(inbound.id))
+            # Robust: with the broker down the message is still saved and acknowledged; the
+            # sweeper queues it later.
+            enqueue_on_commit("ai.reply", robust=True, store_id=str(store.id), inbound_id=str(inbound.id))
     return message, True
 
 
@@ -165,7 +168,8 @@ def _claim(store: Store, inbound_id) -> InboundMessage | None:
         if inbound is None or inbound.outcome != InboundOutcome.RECEIVED or inbound.message is None:
             return None
         inbound.attempts += 1
-        inbound.save(update_fields=["attempts"])
+        inbound.last_attempt_at = timezone.now()
+        inbound.save(update_fields=["attempts", "last_attempt_at"])
         return inbound
 
 
@@ -199,20 +203,63 @@ def _finish(store: Store, inbound: InboundMessage, outcome: str, error: str = ""
     )
 
 
+def _create_reply(**fields) -> Message | None:
+    """The AI message answering the ledger row ``reply_to`` (locked by the caller).
+
+    If that inbound message already has its reply, the database refuses a second one
+    (``Message.reply_to`` is unique): the row is closed from the existing reply and None returned.
+    """
+    inbound = fields["reply_to"]
+    try:
+        with transaction.atomic():
+            return Message.objects.create(role=MessageRole.AI, **fields)
+    except IntegrityError:
+        existing = Message.objects.filter(store=inbound.store_id, reply_to=inbound).first()
+        if existing is None:
+            raise
+    logger.warning("inbound %s already has its reply %s; a second one was refused", inbound.pk, existing.pk)
+    outcome = (
+        InboundOutcome.HANDED_OFF if existing.metadata.get("handoff_trigger") else InboundOutcome.REPLIED
+    )
+    InboundMessage.objects.filter(store=inbound.store_id, pk=inbound.pk).update(
+        outcome=outcome, completed_at=timezone.now()
+    )
+    return None
+
+
+def _enqueue_handoff(store: Store, conversation_id, request: dict) -> None:
+    enqueue_on_commit(
+        "handoff.create", robust=True, store_id=str(store.id), conversation_id=str(conversation_id), **request
+    )
+
+
 def _save_reply(store: Store, inbound: InboundMessage, reply) -> Message | None:
     with transaction.atomic():
         locked = InboundMessage.objects.select_for_update().get(store=store, pk=inbound.pk)
         if locked.outcome != InboundOutcome.RECEIVED:
             return None  # another worker answered first
         conversation = Conversation.objects.select_for_update().get(store=store, pk=inbound.conversation_id)
-        message = Message.objects.create(
+        metadata = reply.metadata()
+        if reply.trigger:
+            # Kept with the reply so the sweeper can ask again if the handoff task is lost.
+            metadata["handoff_request"] = {
+                "trigger": reply.trigger,
+                "confidence": reply.confidence.composite,
+                "context": {
+                    "orders": [o["number"] for o in reply.orders],
+                    "at_risk_value": str(reply.at_risk_value) if reply.at_risk_value else "",
+                },
+            }
+        message = _create_reply(
             store=store,
             conversation=conversation,
-            role=MessageRole.AI,
+            reply_to=locked,
             content=reply.text,
             confidence=reply.confidence.composite,
-            metadata=reply.metadata(),
+            metadata=metadata,
         )
+        if message is None:
+            return None
         u = reply.understanding
         conversation.sentiment = round(
             (1 - SENTIMENT_SMOOTHING) * conversation.sentiment + SENTIMENT_SMOOTHING * u.sentiment, 4
@@ -237,18 +284,10 @@ def _save_reply(store: Store, inbound: InboundMessage, reply) -> Message | None:
         locked.completed_at = timezone.now()
         locked.save(update_fields=["outcome", "completed_at"])
         if reply.trigger:
-            enqueue_on_commit(
-                "handoff.create",
-                store_id=str(store.id),
-                conversation_id=str(conversation.id),
-                trigger=reply.trigger,
-                confidence=reply.confidence.composite,
-                context={
-                    "orders": [o["number"] for o in reply.orders],
-                    "at_risk_value": str(reply.at_risk_value) if reply.at_risk_value else "",
-                },
-            )
-        enqueue_on_commit("conversations.message_created", store_id=str(store.id), message_id=str(message.id))
+            _enqueue_handoff(store, conversation.id, metadata["handoff_request"])
+        enqueue_on_commit(
+            "conversations.message_created", robust=True, store_id=str(store.id), message_id=str(message.id)
+        )
     return message
 
 
@@ -257,18 +296,22 @@ def _save_failure_handoff(store: Store, inbound: InboundMessage, error: Exceptio
         locked = InboundMessage.objects.select_for_update().get(store=store, pk=inbound.pk)
         if locked.outcome != InboundOutcome.RECEIVED:
             return None
-        message = Message.objects.create(
+        handoff_request = {"trigger": "LOW_CONFIDENCE", "confidence": 0.0, "context": {}}
+        message = _create_reply(
             store=store,
             conversation_id=inbound.conversation_id,
-            role=MessageRole.AI,
+            reply_to=locked,
             content=offline_engine.HANDOFF_MESSAGES["LOW_CONFIDENCE"],
             confidence=0.0,
             metadata={
                 "engine": "fallback",
                 "handoff_trigger": "LOW_CONFIDENCE",
                 "error": type(error).__name__,
+                "handoff_request": handoff_request,
             },
         )
+        if message is None:
+            return None
         Conversation.objects.filter(store=store, pk=inbound.conversation_id).update(
             status=ConvStatus.HANDED_OFF, last_message_at=timezone.now(), updated_at=timezone.now()
         )
@@ -276,38 +319,69 @@ def _save_failure_handoff(store: Store, inbound: InboundMessage, error: Exceptio
         locked.completed_at = timezone.now()
         locked.last_error = f"{type(error).__name__}: {error}"[:2000]
         locked.save(update_fields=["outcome", "completed_at", "last_error"])
+        _enqueue_handoff(store, inbound.conversation_id, handoff_request)
         enqueue_on_commit(
-            "handoff.create",
-            store_id=str(store.id),
-            conversation_id=str(inbound.conversation_id),
-            trigger="LOW_CONFIDENCE",
-            confidence=0.0,
-            context={},
+            "conversations.message_created", robust=True, store_id=str(store.id), message_id=str(message.id)
         )
-        enqueue_on_commit("conversations.message_created", store_id=str(store.id), message_id=str(message.id))
     return message
 
 
 def inbound_sweep(*, older_than: timedelta = timedelta(seconds=60), max_attempts: int = 3) -> dict:
-    """Re-queue inbound messages nobody answered (a worker died); hand off the ones that keep failing.
+    """Bring every inbound message to an outcome: the ledger's safety net, run by Celery beat.
 
-    Runs periodically from Celery beat. Visits stores one at a time.
+    - Re-queues ``ai.reply`` for messages still unanswered ``older_than`` after they were last
+      received, queued or started (a killed worker, a broker that lost its queue). Timing from the
+      last attempt, not from receipt, keeps a backlog from being queued again on every sweep.
+    - Hands off the ones that were started ``max_attempts`` times without an outcome.
+    - Asks again for the handoff of a message handed off ``older_than`` ago whose conversation got
+      no handoff since (the handoff task was lost with the broker).
+
+    Visits stores one at a time.
     """
-    cutoff = timezone.now() - older_than
+    now = timezone.now()
+    cutoff = now - older_than
+    idle = Q(last_attempt_at__lt=cutoff) | Q(last_attempt_at__isnull=True, received_at__lt=cutoff)
     with unscoped("maintenance"):
         stuck = list(
-            InboundMessage.objects.filter(outcome=InboundOutcome.RECEIVED, received_at__lt=cutoff)
+            InboundMessage.objects.filter(idle, outcome=InboundOutcome.RECEIVED)
             .select_related("store")
             .order_by("received_at")[:500]
         )
-    requeued = handed_off = 0
+        handoffs_lost = list(
+            InboundMessage.objects.filter(
+                Q(last_attempt_at__isnull=True) | Q(last_attempt_at__lt=cutoff),
+                outcome=InboundOutcome.HANDED_OFF,
+                completed_at__lt=cutoff,
+                completed_at__gte=now - timedelta(days=1),
+                reply__metadata__has_key="handoff_request",
+            )
+            .exclude(conversation__handoffs__created_at__gte=F("completed_at"))
+            .select_related("store", "reply")
+            .order_by("completed_at")[:500]
+        )
+    requeued = handed_off = handoffs_requested = 0
     for inbound in stuck:
         with store_scope(inbound.store):
             if inbound.attempts >= max_attempts:
                 if _save_failure_handoff(inbound.store, inbound, RuntimeError("no reply after retries")):
                     handed_off += 1
-            else:
-                with transaction.atomic():
-                    enqueue_on_commit("ai.reply", store_id=str(inbound.store_id), inbound_id=str(inbound.id))
-                requeued += 1
-    return {"requeued": requeued, "handed_off": handed_off}
+                continue
+            with transaction.atomic():
+                InboundMessage.objects.filter(
+                    store=inbound.store, pk=inbound.pk, outcome=InboundOutcome.RECEIVED
+                ).update(last_attempt_at=timezone.now())
+                enqueue_on_commit(
+                    "ai.reply", robust=True, store_id=str(inbound.store_id), inbound_id=str(inbound.id)
+                )
+            requeued += 1
+    for inbound in handoffs_lost:
+        with store_scope(inbound.store), transaction.atomic():
+            # A full period before asking again, so a slow handoff task is not asked for twice.
+            InboundMessage.objects.filter(store=inbound.store, pk=inbound.pk).update(
+                last_attempt_at=timezone.now()
+            )
+            _enqueue_handoff(
+                inbound.store, inbound.conversation_id, inbound.reply.metadata["handoff_request"]
+            )
+        handoffs_requested += 1
+    return {"requeued": requeued, "handed_off": handed_off, "handoffs_requested": handoffs_requested}

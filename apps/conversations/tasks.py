@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from celery import shared_task
+from django.conf import settings
 
 from apps.conversations import services
 from apps.stores.scoping import store_task
@@ -22,4 +25,4 @@ def message_created(*, store, message_id):
 
 @shared_task(name="maintenance.sweep_inbound")
 def sweep_inbound():
-    return services.inbound_sweep()
+    return services.inbound_sweep(older_than=timedelta(seconds=settings.INBOUND_SWEEP_AFTER_SECONDS))

@@ -38,13 +38,15 @@ def store_task(name: str, **options):
     return decorator
 
 
-def enqueue_on_commit(name: str, **kwargs) -> None:
+def enqueue_on_commit(name: str, *, robust: bool = False, **kwargs) -> None:
     """Queue the task ``name`` once the current transaction commits.
 
-    By name, so a lower app can trigger a higher one without importing it (STYLE.md).
+    By name, so a lower app can trigger a higher one without importing it (STYLE.md). With
+    ``robust``, a broker that cannot take the task (Redis down) is logged instead of raised: for
+    work that a sweeper finds again, so the committed write is not reported as a failure.
     """
 
     def send():
         current_app.tasks[name].apply_async(kwargs=kwargs)
 
-    transaction.on_commit(send)
+    transaction.on_commit(send, robust=robust)

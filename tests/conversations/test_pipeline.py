@@ -188,12 +188,12 @@ def test_sweeper_answers_messages_a_dead_worker_dropped(scoped):
         received_at=timezone.now() - timedelta(minutes=5)
     )
     with TestCase.captureOnCommitCallbacks(execute=True):
-        assert services.inbound_sweep() == {"requeued": 1, "handed_off": 1}
+        assert services.inbound_sweep() == {"requeued": 1, "handed_off": 1, "handoffs_requested": 0}
     lost.refresh_from_db()
     failing.refresh_from_db()
     assert lost.outcome == InboundOutcome.REPLIED
     assert failing.outcome == InboundOutcome.HANDED_OFF
-    assert services.inbound_sweep() == {"requeued": 0, "handed_off": 0}
+    assert services.inbound_sweep() == {"requeued": 0, "handed_off": 0, "handoffs_requested": 0}
 
 
 def test_bad_input_is_refused_clearly_and_saves_nothing(scoped):
@@ -222,7 +222,10 @@ def test_periodic_runner_sweeps_without_a_broker(scoped):
     output = StringIO()
     with TestCase.captureOnCommitCallbacks(execute=True):
         call_command("run_periodic", "--once", stdout=output)
-    assert "maintenance.sweep_inbound: {'requeued': 1, 'handed_off': 0}" in output.getvalue()
+    assert (
+        "maintenance.sweep_inbound: {'requeued': 1, 'handed_off': 0, 'handoffs_requested': 0}"
+        in output.getvalue()
+    )
     assert "ingest.requeue_stuck: 0" in output.getvalue()
     lost.refresh_from_db()
     assert lost.outcome == InboundOutcome.REPLIED
