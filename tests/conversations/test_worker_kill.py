@@ -23,6 +23,7 @@ and removed at the end, so the session's demo store is left as it was.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import shutil
 import signal
@@ -55,6 +56,7 @@ pytestmark = [
     pytest.mark.skipif(shutil.which("redis-server") is None, reason="needs the redis-server binary"),
 ]
 
+logger = logging.getLogger(__name__)
 PROJECT_DIR = Path(settings.BASE_DIR)
 # Generous: a loaded 2-core machine starts a worker (Django + the offline models) slowly.
 WAIT_SECONDS = 150
@@ -72,10 +74,12 @@ QUESTIONS = [
 
 def wait_for(condition, what: str, timeout: float = WAIT_SECONDS):
     """Poll ``condition`` until it returns a true value; fail naming ``what`` after ``timeout``."""
-    deadline = time.monotonic() + timeout
+    started = time.monotonic()
+    deadline = started + timeout
     while True:
         value = condition()
         if value:
+            logger.info("%s: %.1f s", what, time.monotonic() - started)
             return value
         if time.monotonic() > deadline:
             pytest.fail(f"timed out after {timeout:.0f} s waiting for {what}")
@@ -290,15 +294,15 @@ def kill_scenario(store, redis_server: RedisServer, tmp_path: Path) -> None:
                 CeleryProcess("beat", ["beat", "-s", str(tmp_path / "schedule"), "-l", "INFO"], env, tmp_path)
             )
             first = start_worker("first")
-            send(24)
-            wait_for(lambda: closed() >= 4, "the first replies")
+            send(12)
+            wait_for(lambda: closed() >= 3, "the first replies")
             first.kill()
             assert closed() < len(sent), "the worker was killed after the batch, not in the middle of it"
 
-            send(8)  # queued while no worker runs
+            send(6)  # queued while no worker runs
             second = start_worker("second")
             progress = closed()
-            wait_for(lambda: closed() >= progress + 3, "replies from the new worker")
+            wait_for(lambda: closed() >= progress + 2, "replies from the new worker")
             pool_process = wait_for(second.children, "the new worker's pool processes")[0]
             os.kill(pool_process, signal.SIGKILL)
 
@@ -306,9 +310,9 @@ def kill_scenario(store, redis_server: RedisServer, tmp_path: Path) -> None:
             wait_for(lambda: closed() >= progress + 2, "replies after a pool process died")
             redis_server.kill()
             assert closed() < len(sent), "Redis was restarted after the batch, not in the middle of it"
-            send(4)  # received while Redis is down: saved and acknowledged, queued later by the sweeper
+            send(3)  # received while Redis is down: saved and acknowledged, queued later by the sweeper
             redis_server.start()
-            send(4)
+            send(3)
 
             wait_for(everything_settled, "an outcome for every inbound message")
             # Late duplicates (a redelivery after the visibility timeout, a second sweep) change nothing.
@@ -323,7 +327,7 @@ def kill_scenario(store, redis_server: RedisServer, tmp_path: Path) -> None:
 
     with store_scope(store):
         ledger = list(InboundMessage.objects.filter(store=store, pk__in=sent).select_related("conversation"))
-        assert len(ledger) == len(sent) == 40
+        assert len(ledger) == len(sent) == 24
         for inbound in ledger:
             assert inbound.outcome in (InboundOutcome.REPLIED, InboundOutcome.HANDED_OFF), inbound
             assert inbound.completed_at is not None
