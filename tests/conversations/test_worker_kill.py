@@ -138,16 +138,12 @@ class CeleryProcess:
         )
         log.close()
 
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace")
+    def log_tail(self, lines: int = 40) -> str:
+        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
 
     def children(self) -> list[int]:
-        found = subprocess.run(  # noqa: S603
-            ["pgrep", "-P", str(self.process.pid)],
-            capture_output=True,
-            text=True,
-            check=False,  # noqa: S607
-        )
+        command = ["pgrep", "-P", str(self.process.pid)]  # noqa: S607
+        found = subprocess.run(command, capture_output=True, text=True, check=False)  # noqa: S603
         return [int(pid) for pid in found.stdout.split()]
 
     def kill(self) -> None:
@@ -198,24 +194,24 @@ def redis_server(tmp_path):
 def publishing_to(broker_url: str):
     """Make this process's Celery app publish to ``broker_url`` instead of running tasks eagerly.
 
-    The app's connection and producer pools are cached on first use, so they are dropped on the
-    way in and out (``_pool`` and ``_producer_pool`` are Celery's own caches).
+    The app caches its connection and producer pools on first use (``_pool``, ``_producer_pool``);
+    they are forgotten on the way in and out, so the app picks the pools of the broker in use from
+    kombu's registry. The pools of the usual broker are left open: eager tasks use them too.
     """
     conf = celery_app.conf
     saved = {key: conf[key] for key in ("broker_url", "task_always_eager")}
 
-    def drop_pools():
-        if celery_app._pool is not None:
-            celery_app._pool.force_close_all()
+    def forget_pools():
         celery_app._pool = None
         celery_app.amqp._producer_pool = None
 
-    drop_pools()
+    forget_pools()
     conf.update(broker_url=broker_url, task_always_eager=False)
     try:
         yield
     finally:
-        drop_pools()
+        celery_app.pool.force_close_all()  # the test's broker: nothing else uses it
+        forget_pools()
         conf.update(saved)
 
 
@@ -321,6 +317,10 @@ def kill_scenario(store, redis_server: RedisServer, tmp_path: Path) -> None:
                     kwargs={"store_id": str(store.id), "inbound_id": inbound_id}
                 )
             wait_for(everything_settled, "the late duplicates to be consumed")
+    except BaseException:
+        for process in processes:
+            logger.error("last lines of %s:\n%s", process.log_path.name, process.log_tail())
+        raise
     finally:
         for process in processes:
             process.kill()
