@@ -142,9 +142,14 @@ class CeleryProcess:
         return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
 
     def children(self) -> list[int]:
-        command = ["pgrep", "-P", str(self.process.pid)]  # noqa: S607
-        found = subprocess.run(command, capture_output=True, text=True, check=False)  # noqa: S603
-        return [int(pid) for pid in found.stdout.split()]
+        """The pool processes: the processes whose parent is the worker (from /proc)."""
+        pids = []
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            with contextlib.suppress(OSError):
+                parent = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+                if parent == self.process.pid:
+                    pids.append(int(stat.parent.name))
+        return pids
 
     def kill(self) -> None:
         with contextlib.suppress(ProcessLookupError):
