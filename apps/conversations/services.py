@@ -19,6 +19,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from apps.channels.models import Channel, ChannelType
+from apps.conversations import events
 from apps.conversations.models import (
     Conversation,
     ConvStatus,
@@ -83,7 +84,7 @@ def conversation_start(
     subject: str = "",
     metadata: dict | None = None,
 ) -> Conversation:
-    return Conversation.objects.create(
+    conversation = Conversation.objects.create(
         store=store,
         channel=channel,
         channel_type=channel_type,
@@ -92,6 +93,8 @@ def conversation_start(
         subject=subject[:300],
         metadata=metadata or {},
     )
+    events.conversation_new_on_commit(conversation)
+    return conversation
 
 
 def check_message_text(text: str) -> str:
@@ -149,7 +152,9 @@ def message_receive(
             inbound.outcome = InboundOutcome.HUMAN
             inbound.completed_at = now
         inbound.save()
+        events.message_created_on_commit(message)
         if inbound.outcome == InboundOutcome.RECEIVED:
+            events.typing_on_commit(conversation, is_typing=True)
             enqueue_on_commit("ai.reply", store_id=str(store.id), inbound_id=str(inbound.id))
     return message, True
 
@@ -213,6 +218,7 @@ def _save_reply(store: Store, inbound: InboundMessage, reply) -> Message | None:
             confidence=reply.confidence.composite,
             metadata=reply.metadata(),
         )
+        events.message_created_on_commit(message)
         u = reply.understanding
         conversation.sentiment = round(
             (1 - SENTIMENT_SMOOTHING) * conversation.sentiment + SENTIMENT_SMOOTHING * u.sentiment, 4
@@ -269,6 +275,7 @@ def _save_failure_handoff(store: Store, inbound: InboundMessage, error: Exceptio
                 "error": type(error).__name__,
             },
         )
+        events.message_created_on_commit(message)
         Conversation.objects.filter(store=store, pk=inbound.conversation_id).update(
             status=ConvStatus.HANDED_OFF, last_message_at=timezone.now(), updated_at=timezone.now()
         )
