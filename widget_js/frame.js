@@ -79,6 +79,19 @@
 
   // --- building the interface ------------------------------------------------------------
 
+  function chatIcon() {
+    var ns = "http://www.w3.org/2000/svg";
+    var svg = document.createElementNS(ns, "svg");
+    svg.setAttribute("viewBox", "0 0 24 24");
+    svg.setAttribute("class", "cx-launcher-icon");
+    svg.setAttribute("aria-hidden", "true");
+    var path = document.createElementNS(ns, "path");
+    path.setAttribute("d", "M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H9l-5 4v-4a2 2 0 0 1-2-2V6a2 2 0 0 1 2-2z");
+    path.setAttribute("fill", "currentColor");
+    svg.appendChild(path);
+    return svg;
+  }
+
   function build() {
     var root = document.getElementById("app");
     document.documentElement.style.setProperty("--cx-primary", config.primary_color || "#2563eb");
@@ -91,7 +104,7 @@
     ui.launcherText = el("span", "cx-launcher-text", config.launcher_text || "Chat with us");
     ui.badge = el("span", "cx-badge");
     ui.badge.hidden = true;
-    ui.launcher.appendChild(el("span", "cx-launcher-icon", "\u{1F4AC}")).setAttribute("aria-hidden", "true");
+    ui.launcher.appendChild(chatIcon());
     ui.launcher.appendChild(ui.launcherText);
     ui.launcher.appendChild(ui.badge);
     ui.launcher.addEventListener("click", function () { setOpen(true); });

@@ -219,6 +219,8 @@ def conversation_resolve(*, store: Store, conversation_id, agent, learning_note:
         Conversation.objects.filter(store=store, pk=conversation.pk).update(
             status=ConvStatus.RESOLVED, resolved_at=timezone.now(), updated_at=timezone.now()
         )
+    if conversation.assigned_agent_id is None:  # whoever resolves it answered for it
+        Conversation.objects.filter(store=store, pk=conversation.pk).update(assigned_agent=agent)
     conversation.refresh_from_db()
     events.conversation_updated_on_commit(conversation)
     return conversation

@@ -304,7 +304,11 @@ def demo_storefront(request):
     with store_scope(store):
         from apps.stores.models import Product
 
-        products = list(Product.objects.filter(store=store, is_active=True).order_by("title")[:8])
+        # One featured product per category, the dearest of each.
+        featured = {}
+        for product in Product.objects.filter(store=store, is_active=True).order_by("category", "-price"):
+            featured.setdefault(product.category, product)
+        products = list(featured.values())[:8]
     response = render(request, "widget/demo.html", {"store": store, "products": products})
     response["Content-Security-Policy"] = (
         "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' https: data:; "
