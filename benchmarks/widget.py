@@ -112,6 +112,32 @@ def prepare(sockets: int):
     return store, tokens, session.session_key
 
 
+class Listener:
+    """A client socket that is always read (so the server's keep-alive pings get their pongs)."""
+
+    def __init__(self, ws):
+        self.ws = ws
+        self.frames: asyncio.Queue = asyncio.Queue()
+        self.task = asyncio.ensure_future(self.read())
+
+    async def read(self):
+        import aiohttp
+
+        async for message in self.ws:
+            if message.type == aiohttp.WSMsgType.TEXT:
+                self.frames.put_nowait(json.loads(message.data))
+
+    async def send(self, frame: dict):
+        await self.ws.send_str(json.dumps(frame))
+
+    async def next(self, timeout=30) -> dict:
+        return await asyncio.wait_for(self.frames.get(), timeout)
+
+    async def close(self):
+        await self.ws.close()
+        self.task.cancel()
+
+
 async def open_widget_sockets(http, base_ws, store_id, tokens, concurrency=100):
     sockets: list = [None] * len(tokens)
     limiter = asyncio.Semaphore(concurrency)
@@ -127,7 +153,7 @@ async def open_widget_sockets(http, base_ws, store_id, tokens, concurrency=100):
                     await ws.send_str(json.dumps({"type": "join", "conversation": token}))
                     frame = json.loads((await ws.receive(timeout=60)).data)
                     if frame.get("type") == "joined":
-                        sockets[index] = ws
+                        sockets[index] = Listener(ws)
                         return
                     await ws.close()
                 except Exception:  # noqa: BLE001 - retried with backoff, counted if it never works
@@ -147,11 +173,11 @@ async def measure_pushes(sockets, conversation_ids, agent_ws, pushes):
         ws = sockets[index]
         text = f"push {number}"
         started = time.perf_counter()
-        await agent_ws.send_str(
-            json.dumps({"type": "agent:message", "conversation_id": conversation_ids[index], "text": text})
+        await agent_ws.send(
+            {"type": "agent:message", "conversation_id": conversation_ids[index], "text": text}
         )
         while True:
-            frame = json.loads((await ws.receive(timeout=30)).data)
+            frame = await ws.next()
             if frame.get("type") == "message" and frame["message"]["text"] == text:
                 break
         times.append(time.perf_counter() - started)
@@ -165,8 +191,8 @@ async def measure_pings(sockets, count):
     for _ in range(count):
         ws = rng.choice(live)
         started = time.perf_counter()
-        await ws.send_str('{"type":"ping"}')
-        while json.loads((await ws.receive(timeout=30)).data).get("type") != "pong":
+        await ws.send({"type": "ping"})
+        while (await ws.next()).get("type") != "pong":
             pass
         times.append(time.perf_counter() - started)
     return times
@@ -230,12 +256,15 @@ async def drive(options, base, store_id, tokens, session_key, server_pid):
             f"{base_ws}/ws/dashboard/{store_id}/",
             headers={"Origin": base, "Cookie": f"sessionid={session_key}"},
         )
+        agent = Listener(agent_ws)
+        still_open = sum(1 for ws in sockets if ws is not None and not ws.ws.closed)
+        results["sockets"]["still_open_before_pushes"] = still_open
         conversation_ids = [conversation_id for conversation_id, _ in tokens]
         results["baseline_ping_pong"] = summary(await measure_pings(sockets, options.pushes))
         results["push_to_arrival"] = summary(
-            await measure_pushes(sockets, conversation_ids, agent_ws, options.pushes)
+            await measure_pushes(sockets, conversation_ids, agent, options.pushes)
         )
-        await agent_ws.close()
+        await agent.close()
         for ws in sockets:
             if ws is not None:
                 await ws.close()
