@@ -81,6 +81,8 @@ def prepare(sockets: int):
     from apps.training import services as training
     from convix.tenancy import store_scope
 
+    # Unlimited plan: the benchmark opens more conversations than the demo plan allows a month.
+    Store.objects.filter(slug="alder-and-pine").update(plan_tier="ENTERPRISE")
     store = Store.objects.get(slug="alder-and-pine")
     agent = User.objects.get(email="agent@alderandpine.example")
     with store_scope(store):
