@@ -249,6 +249,18 @@ if LLM_PROVIDER not in ("offline", "openai"):
 # User-given URLs (URL training docs) may not point at private addresses, except in tests.
 ALLOW_PRIVATE_URLS = env_bool("ALLOW_PRIVATE_URLS", False)
 
+# --- web widget -----------------------------------------------------------------------------
+WIDGET_TOKEN_TTL_SECONDS = env_int("WIDGET_TOKEN_TTL_SECONDS", 30 * 24 * 3600, minimum=60)
+WIDGET_MAX_BODY_BYTES = env_int("WIDGET_MAX_BODY_BYTES", 16_384, minimum=1024)
+WIDGET_MAX_MESSAGE_CHARS = env_int("WIDGET_MAX_MESSAGE_CHARS", 2000, minimum=1)
+WIDGET_WAIT_SECONDS = env_float("WIDGET_WAIT_SECONDS", 25.0, minimum=0.0, maximum=120.0)
+# Per-IP rate limits (DRF throttle syntax: "<count>/<second|minute|hour|day>").
+WIDGET_RATE_MESSAGES = env_str("WIDGET_RATE_MESSAGES", "30/minute")
+WIDGET_RATE_CONVERSATIONS = env_str("WIDGET_RATE_CONVERSATIONS", "20/minute")
+WIDGET_RATE_CONFIG = env_str("WIDGET_RATE_CONFIG", "120/minute")
+# A socket may send this many frames per 10 seconds before it is closed.
+WIDGET_SOCKET_FRAMES_PER_10S = env_int("WIDGET_SOCKET_FRAMES_PER_10S", 40, minimum=1)
+
 # --- channels (install-wide app credentials; per-store tokens live on each Channel) ---------
 META_APP_SECRET = env_str("META_APP_SECRET")
 META_VERIFY_TOKEN = env_str("META_VERIFY_TOKEN")

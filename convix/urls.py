@@ -2,12 +2,19 @@ from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
 
+from apps.channels.widget import views as widget_views
 from convix import views
 
 admin.site.site_header = "Convix operator admin"
 admin.site.site_title = "Convix admin"
 
 urlpatterns = [
+    # The public widget API comes before any other /v1 include.
+    path("v1/widget/", include("apps.channels.widget.urls")),
+    path("widget.js", widget_views.loader_script, name="widget-loader"),
+    path("widget/frame/<str:store_id>", widget_views.frame, name="widget-frame"),
+    path("widget/assets/<str:name>", widget_views.frame_asset, name="widget-asset"),
+    path("demo", widget_views.demo_storefront, name="demo-storefront"),
     path("", views.home, name="home"),
     path("health", views.health, name="health"),
     path("login", RedirectView.as_view(url="/accounts/login/", query_string=True), name="login"),

@@ -20,6 +20,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from apps.channels.models import Channel, ChannelType
+from apps.conversations import events
 from apps.conversations.models import (
     Conversation,
     ConvStatus,
@@ -84,7 +85,7 @@ def conversation_start(
     subject: str = "",
     metadata: dict | None = None,
 ) -> Conversation:
-    return Conversation.objects.create(
+    conversation = Conversation.objects.create(
         store=store,
         channel=channel,
         channel_type=channel_type,
@@ -93,6 +94,8 @@ def conversation_start(
         subject=subject[:300],
         metadata=metadata or {},
     )
+    events.conversation_new_on_commit(conversation)
+    return conversation
 
 
 def check_message_text(text: str) -> str:
@@ -150,7 +153,9 @@ def message_receive(
             inbound.outcome = InboundOutcome.HUMAN
             inbound.completed_at = now
         inbound.save()
+        events.message_created_on_commit(message)
         if inbound.outcome == InboundOutcome.RECEIVED:
+            events.typing_on_commit(conversation, is_typing=True)
             # Robust: with the broker down the message is still saved and acknowledged; the
             # sweeper queues it later.
             enqueue_on_commit("ai.reply", robust=True, store_id=str(store.id), inbound_id=str(inbound.id))
@@ -260,6 +265,7 @@ def _save_reply(store: Store, inbound: InboundMessage, reply) -> Message | None:
         )
         if message is None:
             return None
+        events.message_created_on_commit(message)
         u = reply.understanding
         conversation.sentiment = round(
             (1 - SENTIMENT_SMOOTHING) * conversation.sentiment + SENTIMENT_SMOOTHING * u.sentiment, 4
@@ -312,6 +318,7 @@ def _save_failure_handoff(store: Store, inbound: InboundMessage, error: Exceptio
         )
         if message is None:
             return None
+        events.message_created_on_commit(message)
         Conversation.objects.filter(store=store, pk=inbound.conversation_id).update(
             status=ConvStatus.HANDED_OFF, last_message_at=timezone.now(), updated_at=timezone.now()
         )

@@ -90,6 +90,9 @@ def handoff_create(
         status=ConvStatus.HANDED_OFF, updated_at=timezone.now()
     )
     conversation.status = ConvStatus.HANDED_OFF
+    from apps.conversations import events
+
+    events.handoff_triggered_on_commit(handoff)
     return handoff
 
 
@@ -106,3 +109,118 @@ def handoff_resolve(*, store: Store, handoff: Handoff, by, learning_note: str = 
         status=ConvStatus.RESOLVED, resolved_at=timezone.now(), updated_at=timezone.now()
     )
     return handoff
+
+
+# --- live agents (the dashboard socket's actions) -----------------------------------------------
+
+
+class AgentActionError(Exception):
+    """A refused agent action, with a stable ``code`` and a message for the agent."""
+
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+def _conversation_for_agent(*, store: Store, conversation_id, agent) -> Conversation:
+    """The conversation, locked, if ``agent`` may act on it (unassigned or theirs)."""
+    from django.core.exceptions import ValidationError
+
+    try:
+        conversation = (
+            Conversation.objects.select_for_update(of=("self",))
+            .select_related("customer", "assigned_agent")
+            .filter(store=store, pk=conversation_id)
+            .first()
+        )
+    except (ValidationError, ValueError, TypeError):
+        conversation = None
+    if conversation is None:
+        raise AgentActionError("not_found", "No such conversation.")
+    if conversation.assigned_agent_id and conversation.assigned_agent_id != agent.pk:
+        from apps.conversations.events import agent_display_name
+
+        raise AgentActionError(
+            "taken",
+            f"{agent_display_name(conversation.assigned_agent)} is already handling this conversation.",
+        )
+    return conversation
+
+
+def _take(store: Store, conversation: Conversation, agent) -> None:
+    from apps.conversations import events
+
+    now = timezone.now()
+    conversation.assigned_agent = agent
+    conversation.status = ConvStatus.HANDED_OFF
+    conversation.save(update_fields=["assigned_agent", "status", "updated_at"])
+    Handoff.objects.filter(store=store, conversation=conversation).exclude(
+        status__in=(HandoffStatus.RESOLVED, HandoffStatus.ASSIGNED)
+    ).update(status=HandoffStatus.ASSIGNED, assigned_to=agent, assigned_at=now)
+    events.conversation_updated_on_commit(conversation)
+
+
+@transaction.atomic
+def conversation_join(*, store: Store, conversation_id, agent) -> Conversation:
+    """``agent`` takes the conversation: the AI stops answering and the shopper sees their name.
+
+    Only one agent holds a conversation; another agent's attempt is refused (``taken``).
+    """
+    conversation = _conversation_for_agent(store=store, conversation_id=conversation_id, agent=agent)
+    if conversation.status == ConvStatus.RESOLVED:
+        raise AgentActionError("resolved", "This conversation is resolved.")
+    if conversation.assigned_agent_id != agent.pk:
+        _take(store, conversation, agent)
+    return conversation
+
+
+@transaction.atomic
+def agent_message_send(*, store: Store, conversation_id, agent, text) -> Message:
+    """A human agent's reply; takes the conversation first if nobody holds it."""
+    from apps.conversations import events
+    from apps.conversations.services import check_message_text
+    from apps.stores.scoping import enqueue_on_commit
+
+    try:
+        text = check_message_text(text)
+    except Exception as error:  # ValidationError: empty, too long, not text
+        raise AgentActionError("invalid_message", getattr(error, "messages", [str(error)])[0]) from error
+    conversation = _conversation_for_agent(store=store, conversation_id=conversation_id, agent=agent)
+    if conversation.assigned_agent_id != agent.pk:
+        _take(store, conversation, agent)
+    message = Message.objects.create(
+        store=store, conversation=conversation, role=MessageRole.AGENT, content=text, author=agent
+    )
+    Conversation.objects.filter(store=store, pk=conversation.pk).update(
+        last_message_at=message.created_at, updated_at=timezone.now()
+    )
+    events.message_created_on_commit(message)
+    # Delivery through the conversation's channel (WhatsApp, email, ...) happens in this fan-out.
+    enqueue_on_commit("conversations.message_created", store_id=str(store.id), message_id=str(message.id))
+    return message
+
+
+@transaction.atomic
+def conversation_resolve(*, store: Store, conversation_id, agent, learning_note: str = "") -> Conversation:
+    """Close the conversation (and its open handoff, keeping the learning note)."""
+    from apps.conversations import events
+
+    conversation = _conversation_for_agent(store=store, conversation_id=conversation_id, agent=agent)
+    handoff = (
+        Handoff.objects.filter(store=store, conversation=conversation)
+        .exclude(status=HandoffStatus.RESOLVED)
+        .order_by("-created_at")
+        .first()
+    )
+    if handoff is not None:
+        handoff_resolve(store=store, handoff=handoff, by=agent, learning_note=str(learning_note or "")[:5000])
+    else:
+        Conversation.objects.filter(store=store, pk=conversation.pk).update(
+            status=ConvStatus.RESOLVED, resolved_at=timezone.now(), updated_at=timezone.now()
+        )
+    if conversation.assigned_agent_id is None:  # whoever resolves it answered for it
+        Conversation.objects.filter(store=store, pk=conversation.pk).update(assigned_agent=agent)
+    conversation.refresh_from_db()
+    events.conversation_updated_on_commit(conversation)
+    return conversation
