@@ -106,3 +106,34 @@ def handoff_resolve(*, store: Store, handoff: Handoff, by, learning_note: str = 
         status=ConvStatus.RESOLVED, resolved_at=timezone.now(), updated_at=timezone.now()
     )
     return handoff
+
+
+STATUS_CHANGES = {ConvStatus.ACTIVE, ConvStatus.RESOLVED, ConvStatus.ABANDONED}
+
+
+@transaction.atomic
+def conversation_status_set(
+    *, store: Store, conversation: Conversation, status: str, by=None
+) -> Conversation:
+    """Set a conversation's status from the dashboard or the API.
+
+    RESOLVED resolves its open handoffs too (``by`` is the human, or None for an integration);
+    ACTIVE reopens it (the AI answers again); ABANDONED closes it without resolving. A handoff
+    is started with :func:`handoff_create`, not here. Raises ValidationError otherwise.
+    """
+    from django.core.exceptions import ValidationError
+
+    if status not in STATUS_CHANGES:
+        raise ValidationError(
+            {"status": ["Set ACTIVE, RESOLVED or ABANDONED; hand off with the handoff endpoint."]}
+        )
+    conversation = Conversation.objects.select_for_update().get(store=store, pk=conversation.pk)
+    if status == ConvStatus.RESOLVED:
+        for handoff in Handoff.objects.filter(store=store, conversation=conversation).exclude(
+            status=HandoffStatus.RESOLVED
+        ):
+            handoff_resolve(store=store, handoff=handoff, by=by)
+    conversation.status = status
+    conversation.resolved_at = timezone.now() if status == ConvStatus.RESOLVED else None
+    conversation.save(update_fields=["status", "resolved_at", "updated_at"])
+    return conversation
