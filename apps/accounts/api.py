@@ -74,6 +74,9 @@ class PublicAuthView(APIView):
     throttle_classes = [AuthRateThrottle]
     schema_public = True
 
+    def get_authenticate_header(self, request):
+        return 'Bearer realm="api"'  # so failed sign-ins answer 401, not 403
+
 
 class RegisterView(PublicAuthView):
     serializer_class = RegisterSerializer

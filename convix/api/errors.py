@@ -102,7 +102,9 @@ def _from_django_validation_error(error: DjangoValidationError) -> exceptions.Va
 
 def exception_handler(exc, context):
     """DRF's exception handler for the whole API: every error in the one format."""
-    if isinstance(exc, Http404 | ObjectDoesNotExist):
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound(str(exc) or None)
+    elif isinstance(exc, ObjectDoesNotExist):
         exc = exceptions.NotFound()
     elif isinstance(exc, PermissionDenied | PermissionError):
         exc = exceptions.PermissionDenied(str(exc) or None)

@@ -9,14 +9,21 @@ class StrictMixin:
     """Reject input fields the serializer does not accept (read-only ones included)."""
 
     def to_internal_value(self, data):
+        unknown = {}
         if hasattr(data, "keys"):
             writable = {name for name, field in self.fields.items() if not field.read_only}
-            unknown = sorted(set(data.keys()) - writable)
-            if unknown:
-                raise serializers.ValidationError(
-                    {name: ["This field is not accepted here."] for name in unknown}
-                )
-        return super().to_internal_value(data)
+            unknown = {
+                name: ["This field is not accepted here."] for name in sorted(set(data.keys()) - writable)
+            }
+        try:
+            value = super().to_internal_value(data)
+        except serializers.ValidationError as error:
+            if unknown and isinstance(error.detail, dict):
+                raise serializers.ValidationError({**error.detail, **unknown}) from None
+            raise
+        if unknown:
+            raise serializers.ValidationError(unknown)
+        return value
 
 
 class Serializer(StrictMixin, serializers.Serializer):
