@@ -91,6 +91,7 @@ class RegisterView(PublicAuthView):
 
 class LoginView(PublicAuthView):
     serializer_class = LoginSerializer
+    schema_extra_errors = ["401"]
 
     @extend_schema(
         tags=TAG,
@@ -112,6 +113,7 @@ class LoginView(PublicAuthView):
 
 class RefreshView(PublicAuthView):
     serializer_class = RefreshSerializer
+    schema_extra_errors = ["401"]
 
     @extend_schema(
         tags=TAG,

@@ -68,6 +68,7 @@ class MessageSerializer(serializers.ModelSerializer):
 
 class HandoffSerializer(serializers.ModelSerializer):
     assigned_to_id = serializers.UUIDField(read_only=True, allow_null=True)
+    helpdesk_ticket_url = serializers.CharField(read_only=True, help_text="The ticket's URL, or blank.")
 
     class Meta:
         model = Handoff

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import zoneinfo
 
+from django.core.validators import URLValidator
 from rest_framework import serializers
 
 from apps.accounts.models import UserRole
@@ -100,6 +101,10 @@ class StoreSettingsSerializer(ModelSerializer):
         required=False,
     )
     primary_color = serializers.RegexField(r"^#[0-9a-fA-F]{6}$", required=False)
+    # Blank or an http(s) URL; a CharField so that blank is valid in the schema too.
+    avatar_url = serializers.CharField(
+        required=False, allow_blank=True, max_length=200, validators=[URLValidator(schemes=["http", "https"])]
+    )
 
     class Meta:
         model = StoreSettings

@@ -8,6 +8,7 @@ from convix.api.serializers import Serializer
 
 class TrainingDocSerializer(serializers.ModelSerializer):
     has_file = serializers.SerializerMethodField()
+    source_url = serializers.CharField(read_only=True, help_text="The web page (URL documents), or blank.")
 
     class Meta:
         model = TrainingDoc

@@ -41,7 +41,7 @@ class AutoSchema(openapi.AutoSchema):
             codes += ["401", "403"]
         if "{" in self.path or getattr(self.view, "schema_404", False):
             codes.append("404")
-        if self.method == "POST":
+        if self.method == "POST" and not getattr(self.view, "schema_public", False):
             codes += ["409", "422"]
         codes += getattr(self.view, "schema_extra_errors", [])
         codes.append("415") if self.method in ("POST", "PUT", "PATCH") else None

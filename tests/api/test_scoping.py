@@ -15,14 +15,14 @@ from convix.tenancy import unscoped
 from tests.api.conftest import client_for, error_of
 from tests.factories import ChannelFactory, ConversationFactory, MessageFactory, TrainingDocFactory
 
-A, O = UserRole.ADMIN, UserRole.OWNER
+A, OWN = UserRole.ADMIN, UserRole.OWNER
 AG = UserRole.AGENT
 
 # (method, path under /v1/stores/{store}/, least role, body, kind of object in the path)
 ENDPOINTS = [
     ("get", "", AG, None, None),
     ("patch", "", A, {"name": "Renamed"}, None),
-    ("delete", "?confirm={slug}", O, None, None),
+    ("delete", "?confirm={slug}", OWN, None, None),
     ("get", "settings", A, None, None),
     ("patch", "settings", A, {"greeting": "Hello there"}, None),
     ("get", "api-keys", A, None, None),
@@ -180,6 +180,6 @@ def test_other_stores_object_is_404_and_unchanged(world, store, owner_client, me
 def test_least_role_succeeds(
     world, store, owner, admin, agent, method, path, role, body, kind, django_capture_on_commit_callbacks
 ):
-    user = {AG: agent, A: admin, O: owner}[role]
+    user = {AG: agent, A: admin, OWN: owner}[role]
     response = _call(client_for(user), method, _url(store, path, world["a"].get(kind)), body)
     assert response.status_code in (200, 201, 202, 204), response.content
