@@ -118,3 +118,21 @@ def test_api_conforms_to_its_schema(case, fuzz_world, _keep_test_connection):
     headers = {"Authorization": f"Bearer {fuzz_world['token']}"}
     response = case.call(headers=headers)
     case.validate_response(response, checks=CHECKS)
+
+
+@pytest.mark.django_db
+def test_schema_and_docs_pages_are_public(client):
+    schema_response = client.get("/v1/schema", HTTP_ACCEPT="application/vnd.oai.openapi+json")
+    assert schema_response.status_code == 200
+    assert schema_response.json()["info"]["title"] == "Convix API"
+    docs = client.get("/v1/docs")
+    assert docs.status_code == 200
+    assert b"swagger-ui" in docs.content and b"/static/drf_spectacular_sidecar/" in docs.content
+    assert client.get("/v1/docs/redoc").status_code == 200
+
+
+@pytest.mark.django_db
+def test_unknown_v1_path_is_a_json_404(client):
+    response = client.get("/v1/no-such-thing")
+    assert response.status_code == 404
+    assert response.json() == {"code": "not_found", "message": "Not found.", "fields": {}}
