@@ -53,25 +53,23 @@ schema = _live_schema()
 
 
 def test_schema_documents_every_route():
-    """Every /v1 route of the URL configuration is in the schema (the widget's are another issue's)."""
-    from django.urls import get_resolver
+    """Every route of convix/api/urls.py is in the schema, with a summary and its errors."""
+    from django.urls import URLPattern
     from drf_spectacular.generators import SchemaGenerator
 
+    from convix.api import urls
+
     generated = SchemaGenerator().get_schema(request=None, public=True)
-    routes = {
-        "/v1/" + str(pattern.pattern)
-        for pattern in get_resolver().url_patterns
-        if str(pattern.pattern) == "v1/"
-        for pattern in pattern.url_patterns
-    }
     documented = {path.replace("{", "<").replace("}", ">") for path in generated["paths"]}
-    undocumented = {
-        route
-        for route in routes
-        if not route.startswith(("/v1/schema", "/v1/docs")) and route.replace("<uuid:", "<") not in documented
+    routes = {
+        "/v1/" + str(pattern.pattern).replace("<uuid:", "<")
+        for pattern in urls.urlpatterns
+        if isinstance(pattern, URLPattern) and not str(pattern.pattern).startswith(("schema", "docs"))
     }
-    assert undocumented == set()
+    assert routes - documented == set()
     for path, operations in generated["paths"].items():
+        if not path.startswith(("/v1/auth/", "/v1/stores")):
+            continue  # the widget's endpoints belong to their own issue
         for method, operation in operations.items():
             assert operation.get("summary"), f"{method.upper()} {path} has no summary"
             assert "400" in operation["responses"] and "429" in operation["responses"], path
