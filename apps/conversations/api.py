@@ -16,6 +16,7 @@ from apps.conversations.serializers import (
     ConversationStatusSerializer,
     HandoffRequestSerializer,
     HandoffSerializer,
+    conversation_row,
 )
 from apps.handoff import services as handoff_services
 from apps.handoff.models import Handoff
@@ -43,11 +44,11 @@ class ConversationListView(StoreAPIView):
     )
     def get(self, request, store_id):
         filters = validate_query(ConversationFilterSerializer, request)
-        conversations = selectors.conversation_list(
+        rows = selectors.conversation_list_rows(
             store=self.store, filters=selectors.ConversationFilters(**filters)
         )
-        page = self.paginate_queryset(conversations)
-        return self.get_paginated_response(ConversationSerializer(page, many=True).data)
+        page = self.paginate_queryset(rows)
+        return self.get_paginated_response([conversation_row(row) for row in page])
 
 
 def _detail(store, conversation):

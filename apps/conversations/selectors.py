@@ -59,6 +59,36 @@ def conversation_list(*, store: Store, filters: ConversationFilters | None = Non
     return conversations
 
 
+# The columns of a list row: the conversation's own and its customer's summary (one LEFT JOIN).
+CONVERSATION_ROW_FIELDS = (
+    "id",
+    "status",
+    "channel_type",
+    "channel_id",
+    "subject",
+    "sentiment",
+    "intent_score",
+    "last_intent",
+    "cart_value",
+    "revenue_attributed",
+    "assigned_agent_id",
+    "last_message_at",
+    "created_at",
+    "resolved_at",
+    "customer_id",
+    "customer__name",
+    "customer__email",
+    "customer__phone",
+    "customer__is_b2b",
+)
+
+
+def conversation_list_rows(*, store: Store, filters: ConversationFilters | None = None) -> QuerySet[dict]:
+    """:func:`conversation_list` as plain rows (``CONVERSATION_ROW_FIELDS``) for the API's list:
+    no model instances, no unused columns (metadata, channel ids)."""
+    return conversation_list(store=store, filters=filters).values(*CONVERSATION_ROW_FIELDS)
+
+
 def conversation_get(*, store: Store, conversation_id) -> Conversation:
     """One of the store's conversations; another store's, a missing one and a malformed id all
     raise Conversation.DoesNotExist."""
