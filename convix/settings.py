@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework_simplejwt.token_blacklist",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "allauth",
     "allauth.account",
     "django_htmx",
@@ -210,6 +211,7 @@ ACCOUNT_USER_MODEL_USERNAME_FIELD = None
 ACCOUNT_EMAIL_VERIFICATION = env_str("ACCOUNT_EMAIL_VERIFICATION", "optional")
 ACCOUNT_LOGOUT_ON_GET = False
 
+# --- REST API v1 (convix/api) ---------------------------------------------------------------
 JWT_ACCESS_TOKEN_MINUTES = env_int("JWT_ACCESS_TOKEN_MINUTES", 15, minimum=1)
 JWT_REFRESH_TOKEN_DAYS = env_int("JWT_REFRESH_TOKEN_DAYS", 30, minimum=1)
 SIMPLE_JWT = {
@@ -217,20 +219,84 @@ SIMPLE_JWT = {
     "REFRESH_TOKEN_LIFETIME": timedelta(days=JWT_REFRESH_TOKEN_DAYS),
     "ROTATE_REFRESH_TOKENS": True,
     "BLACKLIST_AFTER_ROTATION": True,
+    "UPDATE_LAST_LOGIN": False,
     "SIGNING_KEY": env_str("JWT_SECRET") or SECRET_KEY,
     "USER_ID_FIELD": "id",
 }
+# The refresh token travels in this httpOnly cookie (Secure outside DEBUG), scoped to /v1/auth/.
+JWT_REFRESH_COOKIE = "convix_refresh"
+JWT_REFRESH_COOKIE_PATH = "/v1/auth/"
+JWT_REFRESH_COOKIE_SECURE = env_bool("JWT_REFRESH_COOKIE_SECURE", not DEBUG)
+JWT_REFRESH_COOKIE_SAMESITE = env_str("JWT_REFRESH_COOKIE_SAMESITE", "Strict")
+if JWT_REFRESH_COOKIE_SAMESITE not in ("Strict", "Lax", "None"):
+    raise ImproperlyConfigured(
+        "Environment variable JWT_REFRESH_COOKIE_SAMESITE must be Strict, Lax or None."
+    )
 
+# Rate limits: per client IP on public and auth endpoints, per store on the rest.
+API_THROTTLE_RATES = {
+    "auth": env_str("API_THROTTLE_AUTH", "20/min"),
+    "public": env_str("API_THROTTLE_PUBLIC", "120/min"),
+    "store": env_str("API_THROTTLE_STORE", "1200/min"),
+    "user": env_str("API_THROTTLE_USER", "600/min"),
+}
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework_simplejwt.authentication.JWTAuthentication",
+        "convix.api.authentication.JWTAuthentication",
+        "convix.api.authentication.ApiKeyAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.CursorPagination",
+    "DEFAULT_SCHEMA_CLASS": "convix.api.schema.AutoSchema",
+    "DEFAULT_PAGINATION_CLASS": "convix.api.pagination.CursorPagination",
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "EXCEPTION_HANDLER": "convix.api.errors.exception_handler",
+    "DEFAULT_THROTTLE_RATES": API_THROTTLE_RATES,
     "PAGE_SIZE": 25,
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
-SPECTACULAR_SETTINGS = {"TITLE": "Convix API", "VERSION": "1.0.0", "SERVE_INCLUDE_SCHEMA": False}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Convix API",
+    "DESCRIPTION": (
+        "The REST API v1 for integrators. Authenticate with a JWT access token "
+        "(`Authorization: Bearer <token>`, from `POST /v1/auth/login`) or a store API key "
+        "(`Authorization: Api-Key <key>`). Errors always have the shape "
+        '`{"code", "message", "fields"}`.'
+    ),
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": r"/v1",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "UserRoleEnum": "apps.accounts.models.UserRole",
+        "ApiKeyRoleEnum": ["ADMIN", "AGENT"],
+        "ChannelTypeEnum": "apps.channels.models.ChannelType",
+        "ChannelStatusEnum": "apps.channels.models.ChannelStatus",
+        "DocTypeEnum": "apps.training.models.DocType",
+        "NewDocTypeEnum": ["FAQ", "POLICY", "URL", "MANUAL"],
+        "DocStatusEnum": "apps.training.models.DocStatus",
+        "JobStatusEnum": "apps.training.models.JobStatus",
+        "ConversationStatusEnum": "apps.conversations.models.ConvStatus",
+        "ConversationStatusChangeEnum": ["ACTIVE", "RESOLVED", "ABANDONED"],
+        "HandoffStatusEnum": "apps.handoff.models.HandoffStatus",
+        "HandoffTriggerEnum": "apps.handoff.models.HandoffTrigger",
+        "HandoffDestinationEnum": "apps.stores.models.HandoffDestination",
+        "OrderStatusEnum": "apps.stores.models.OrderStatus",
+        "PlatformEnum": "apps.stores.models.Platform",
+        "PlanTierEnum": "apps.stores.models.PlanTier",
+        "MessageRoleEnum": "apps.conversations.models.MessageRole",
+    },
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "PREPROCESSING_HOOKS": ["convix.api.schema.only_v1"],
+}
+MEDIA_ROOT = Path(env_str("MEDIA_ROOT") or DATA_DIR / "media")
+MEDIA_URL = "/media/"
+# Uploads (training files, catalog CSV) larger than this are refused.
+API_MAX_UPLOAD_BYTES = env_int("API_MAX_UPLOAD_BYTES", 20 * 1024 * 1024, minimum=1024)
+DATA_UPLOAD_MAX_MEMORY_SIZE = API_MAX_UPLOAD_BYTES + 1024 * 1024
+# --- end of REST API v1 settings ------------------------------------------------------------
 
 # --- AI -------------------------------------------------------------------------------------
 OPENAI_API_KEY = env_str("OPENAI_API_KEY")

@@ -30,6 +30,7 @@ __all__ = [
 UNSCOPED_REASONS = {
     "admin": "the operator's staff-only admin site (convix.middleware.AdminUnscopedMiddleware)",
     "membership-lookup": "finding the stores a signed-in user belongs to, before a store is chosen",
+    "api-key-auth": "finding the store API key a REST API request is signed with (convix.api.authentication)",
     "webhook-routing": "finding the channel that received a webhook, before its store is known",
     "widget-routing": "finding the store and conversation behind a public widget request",
     "maintenance": "management commands and periodic sweeps that visit every store one by one",

@@ -22,4 +22,10 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("dashboard", views.dashboard, name="dashboard"),
     path("admin/", admin.site.urls),
+    # --- REST API v1 (convix/api) ---
+    path("v1/", include("convix.api.urls")),
+    # --- end of REST API v1 ---
 ]
+
+handler404 = "convix.api.errors.not_found_view"
+handler500 = "convix.api.errors.server_error_view"

@@ -27,6 +27,7 @@ def store_owned_models():
 def test_every_model_with_a_store_uses_the_scoped_manager():
     models = store_owned_models()
     assert sorted(m.__name__ for m in models) == [
+        "ApiKey",
         "Channel",
         "Conversation",
         "Customer",
@@ -40,6 +41,7 @@ def test_every_model_with_a_store_uses_the_scoped_manager():
         "StoreSettings",
         "TrainingChunk",
         "TrainingDoc",
+        "TrainingJob",
     ]
     unscoped_models = [m.__name__ for m in models if not is_store_scoped(m._default_manager)]
     assert unscoped_models == []

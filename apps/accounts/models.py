@@ -73,3 +73,28 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     def get_short_name(self) -> str:
         return (self.name or self.email).split(" ")[0]
+
+
+class IdempotencyRecord(models.Model):
+    """The saved answer to a POST sent with an ``Idempotency-Key`` header.
+
+    ``owner`` is who sent it (a user id or an API key id): the same key from another caller is
+    a different record. A retry with the same key and the same request gets the saved answer;
+    the same key with a different request is refused.
+    """
+
+    owner = models.CharField(max_length=80)
+    key = models.CharField(max_length=255)
+    method = models.CharField(max_length=10)
+    path = models.CharField(max_length=500)
+    fingerprint = models.CharField(max_length=64)
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    response_body = models.JSONField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["owner", "key"], name="idempotency_unique_owner_key")]
+        indexes = [models.Index(fields=["created_at"], name="idempotency_created")]
+
+    def __str__(self) -> str:
+        return f"{self.method} {self.path} · {self.key}"

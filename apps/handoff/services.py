@@ -68,7 +68,12 @@ def handoff_create(
     confidence: float | None = None,
     context: dict | None = None,
 ) -> Handoff:
-    """Hand ``conversation`` to a human. Idempotent: an open handoff is returned as is."""
+    """Hand ``conversation`` to a human. Idempotent: an open handoff is returned as is.
+
+    The conversation row is locked first, so two concurrent calls (a redelivered task, the sweeper
+    asking again) create one handoff, not two.
+    """
+    Conversation.objects.select_for_update().filter(store=store, pk=conversation.pk).first()
     existing = (
         Handoff.objects.filter(store=store, conversation=conversation)
         .exclude(status=HandoffStatus.RESOLVED)
@@ -222,5 +227,39 @@ def conversation_resolve(*, store: Store, conversation_id, agent, learning_note:
     if conversation.assigned_agent_id is None:  # whoever resolves it answered for it
         Conversation.objects.filter(store=store, pk=conversation.pk).update(assigned_agent=agent)
     conversation.refresh_from_db()
+    events.conversation_updated_on_commit(conversation)
+    return conversation
+
+
+STATUS_CHANGES = {ConvStatus.ACTIVE, ConvStatus.RESOLVED, ConvStatus.ABANDONED}
+
+
+@transaction.atomic
+def conversation_status_set(
+    *, store: Store, conversation: Conversation, status: str, by=None
+) -> Conversation:
+    """Set a conversation's status from the dashboard or the API.
+
+    RESOLVED resolves its open handoffs too (``by`` is the human, or None for an integration);
+    ACTIVE reopens it (the AI answers again); ABANDONED closes it without resolving. A handoff
+    is started with :func:`handoff_create`, not here. Raises ValidationError otherwise.
+    """
+    from django.core.exceptions import ValidationError
+
+    if status not in STATUS_CHANGES:
+        raise ValidationError(
+            {"status": ["Set ACTIVE, RESOLVED or ABANDONED; hand off with the handoff endpoint."]}
+        )
+    conversation = Conversation.objects.select_for_update().get(store=store, pk=conversation.pk)
+    if status == ConvStatus.RESOLVED:
+        for handoff in Handoff.objects.filter(store=store, conversation=conversation).exclude(
+            status=HandoffStatus.RESOLVED
+        ):
+            handoff_resolve(store=store, handoff=handoff, by=by)
+    conversation.status = status
+    conversation.resolved_at = timezone.now() if status == ConvStatus.RESOLVED else None
+    conversation.save(update_fields=["status", "resolved_at", "updated_at"])
+    from apps.conversations import events
+
     events.conversation_updated_on_commit(conversation)
     return conversation

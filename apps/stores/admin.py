@@ -23,8 +23,8 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Sum
 
-from apps.accounts.models import UserRole
 from apps.stores.models import Order, Product, ProductVariant, Store, StoreMembership, StoreSettings
+from apps.stores.services import store_setup
 
 MASK = "••••"
 CONFIGURED = "configured"
@@ -411,13 +411,9 @@ class StoreAdmin(admin.ModelAdmin):
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)
         if not change:
-            # Every store has settings and counts its owner as a member, as the sign-up flow
-            # leaves it; a store created here would otherwise lack both.
-            store = form.instance
-            StoreSettings.objects.get_or_create(store=store)
-            StoreMembership.objects.get_or_create(
-                store=store, user=store.owner, defaults={"role": UserRole.OWNER}
-            )
+            # Every store has settings and counts its owner as a member (what store_create
+            # does); the admin saved the store itself, so it completes it the same way.
+            store_setup(store=form.instance)
 
 
 # --- catalog and orders -----------------------------------------------------------------------

@@ -289,3 +289,36 @@ class Order(models.Model):
 
     def __str__(self) -> str:
         return self.number
+
+
+class ApiKey(models.Model):
+    """A store-scoped key for integrators, an alternative to JWT (``Authorization: Api-Key <key>``).
+
+    The key is shown once when created; only its SHA-256 is kept. ``prefix`` (the first
+    characters) identifies it in lists. A key acts in its own store only, with ``role``.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="api_keys")
+    name = models.CharField(max_length=120)
+    prefix = models.CharField(max_length=16, db_index=True)
+    key_hash = models.CharField(max_length=64, unique=True)
+    role = models.CharField(max_length=10, choices=UserRole.choices, default=UserRole.ADMIN)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    objects = StoreScopedManager()
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None

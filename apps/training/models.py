@@ -41,6 +41,9 @@ class TrainingDoc(models.Model):
     content = models.TextField(blank=True)
     source_url = models.URLField(max_length=2000, blank=True)
     file_name = models.CharField(max_length=255, blank=True)
+    # The uploaded original (MANUAL documents uploaded as a file); its text is in ``content``.
+    file = models.FileField(upload_to="training/%Y/%m/", max_length=500, blank=True)
+    file_size = models.PositiveIntegerField(default=0)
     content_type = models.CharField(max_length=120, blank=True)
     metadata = models.JSONField(default=dict, blank=True)
     is_active = models.BooleanField(default=True)
@@ -104,3 +107,36 @@ class TrainingChunk(models.Model):
 
     def __str__(self) -> str:
         return f"{self.title} #{self.ordinal}"
+
+
+class JobStatus(models.TextChoices):
+    QUEUED = "QUEUED", "Queued"
+    RUNNING = "RUNNING", "Running"
+    DONE = "DONE", "Done"
+    FAILED = "FAILED", "Failed"
+
+
+class TrainingJob(models.Model):
+    """One retraining of a store's knowledge, which callers can poll until it ends."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="training_jobs")
+    status = models.CharField(max_length=10, choices=JobStatus.choices, default=JobStatus.QUEUED)
+    # The counts of ``services.store_retrain``: docs, ready, failed, unchanged, chunks, ...
+    result = models.JSONField(default=dict, blank=True)
+    error = models.TextField(blank=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    objects = StoreScopedManager()
+
+    class Meta:
+        indexes = [models.Index(fields=["store", "-created_at"], name="training_job_store_created")]
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"Retrain {self.store_id} · {self.status}"

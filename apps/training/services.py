@@ -477,3 +477,79 @@ def store_retrain_request(*, store: Store) -> None:
 
     store_id = str(store.id)
     transaction.on_commit(lambda: tasks.retrain_store.delay(store_id), robust=True)
+
+
+# --- uploads and retraining jobs (REST API, dashboard) ----------------------------------------
+
+
+def doc_create_from_upload(
+    *,
+    store: Store,
+    file_name: str,
+    file_bytes: bytes,
+    content_type: str = "",
+    title: str = "",
+    created_by=None,
+) -> TrainingDoc:
+    """A MANUAL document from an uploaded file (.txt, .md, .html, .pdf, .docx): its text is
+    extracted as :func:`doc_create` does, and the original is kept in ``TrainingDoc.file``."""
+    from django.core.files.base import ContentFile
+
+    with transaction.atomic():
+        doc = doc_create(
+            store=store,
+            type=DocType.MANUAL,
+            title=title,
+            file_name=file_name,
+            file_bytes=file_bytes,
+            content_type=content_type,
+            created_by=created_by,
+        )
+        doc.file.save(f"{store.id}/{doc.id}/{doc.file_name}", ContentFile(file_bytes), save=False)
+        doc.file_size = len(file_bytes)
+        TrainingDoc.objects.filter(store=store, pk=doc.pk).update(file=doc.file.name, file_size=doc.file_size)
+    return doc
+
+
+def training_job_request(*, store: Store, requested_by=None):
+    """Queue a retraining of the whole store (``ingest.retrain_job``) and return its job, which
+    callers poll. A job already queued or running is returned instead of a second one."""
+    from apps.training import tasks
+    from apps.training.models import JobStatus, TrainingJob
+
+    with transaction.atomic():
+        running = (
+            TrainingJob.objects.select_for_update()
+            .filter(store=store, status__in=[JobStatus.QUEUED, JobStatus.RUNNING])
+            .order_by("-created_at")
+            .first()
+        )
+        if running is not None:
+            return running
+        job = TrainingJob.objects.create(store=store, requested_by=requested_by)
+        store_id, job_id = str(store.id), str(job.id)
+        transaction.on_commit(lambda: tasks.retrain_job.delay(store_id, job_id), robust=True)
+    return job
+
+
+def training_job_run(*, store: Store, job_id) -> None:
+    """Run a queued retraining job (the body of ``ingest.retrain_job``), recording its outcome."""
+    from apps.training.models import JobStatus, TrainingJob
+
+    updated = TrainingJob.objects.filter(store=store, pk=job_id, status=JobStatus.QUEUED).update(
+        status=JobStatus.RUNNING, started_at=timezone.now()
+    )
+    if not updated:
+        return  # already run, or gone
+    try:
+        result = store_retrain(store=store)
+    except Exception as error:
+        TrainingJob.objects.filter(store=store, pk=job_id).update(
+            status=JobStatus.FAILED,
+            error=f"{type(error).__name__}: {error}"[:2000],
+            finished_at=timezone.now(),
+        )
+        raise
+    TrainingJob.objects.filter(store=store, pk=job_id).update(
+        status=JobStatus.DONE, result=result, finished_at=timezone.now()
+    )

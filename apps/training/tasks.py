@@ -77,3 +77,14 @@ def requeue_stuck() -> int:
     if stuck:
         logger.info("Re-queued %d stuck training documents.", len(stuck))
     return len(stuck)
+
+
+@shared_task(name="ingest.retrain_job", acks_late=True)
+def retrain_job(store_id: str, job_id: str) -> None:
+    """Run one polled retraining job (``services.training_job_run``)."""
+    store = _active_store(store_id)
+    if store is None:
+        return None
+    with store_scope(store):
+        services.training_job_run(store=store, job_id=job_id)
+    return None
