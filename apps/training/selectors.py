@@ -27,6 +27,7 @@ from uuid import UUID
 import numpy as np
 from django.conf import settings
 from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector
+from django.core.cache import cache
 from django.db import connection, transaction
 from django.db.models import Exists, F, OuterRef, Prefetch, Q, QuerySet
 
@@ -42,6 +43,16 @@ TEXT_CANDIDATES = 30
 # sees them). Rare words (names, SKUs) match few rows and are always ranked.
 TEXT_MATCH_CAP = 2000
 HNSW_EF_SEARCH = 80
+# A word in at least this share of a store's chunks ("gear" in a gear shop) says little about
+# which chunk answers (its BM25 weight is ≤ 0 from one half on) and reading its rows is what
+# makes full text slow: 170,000 rows of a 200,000-chunk store cost 20–45 ms. Such words still
+# count in the ranking and in the every-word tier (cheap: the rarest word drives it), but they
+# do not select any-word candidates, and a query made only of them has no full-text leg.
+# Measured per store on a sample of its chunks (see ``_common_lexemes``).
+COMMON_WORD_SHARE = 0.5
+COMMON_WORD_SAMPLE = 1000  # chunks, in 8 slices of the store's documents
+COMMON_WORD_MIN_SAMPLE = 100  # a smaller store has no common words
+COMMON_WORD_CACHE_SECONDS = 3600
 
 # Cosine similarity of the best chunk above which a question counts as answerable from the
 # store's knowledge, per embedding model. Calibrated for all-MiniLM-L6-v2 on the demo store
@@ -175,6 +186,47 @@ def _tsquery(lexemes: Sequence[str], operator: str) -> str:
     return f" {operator} ".join(quoted)
 
 
+def _common_sql(store) -> str:
+    """The lexemes in at least ``COMMON_WORD_SHARE`` of a sample of the store's active chunks:
+    ``COMMON_WORD_SAMPLE`` chunks from 8 slices of its document ids (random UUIDs, so each slice
+    holds random documents), read through the ``(store, doc, ordinal)`` b-tree."""
+    store_sql = _store_literal(store)
+    slices, per_slice = 8, COMMON_WORD_SAMPLE // 8
+    bounds = [f"'{uuid.UUID(int=(i << 125))}'::uuid" for i in range(1, slices)]
+    parts = []
+    for i in range(slices):
+        lower = f" AND c.doc_id >= {bounds[i - 1]}" if i else ""
+        upper = f" AND c.doc_id < {bounds[i]}" if i < slices - 1 else ""
+        parts.append(
+            f"(SELECT c.search_vector FROM {_CHUNKS} c WHERE c.store_id = {store_sql} AND c.is_active"  # noqa: S608 - see _store_literal
+            f"{lower}{upper} ORDER BY c.doc_id, c.ordinal LIMIT {per_slice})"
+        )
+    return (
+        f"WITH sample AS MATERIALIZED ({' UNION ALL '.join(parts)}), "  # noqa: S608 - constants only
+        "size AS (SELECT count(*) AS n FROM sample) "
+        "SELECT w.lexeme FROM sample s, unnest(s.search_vector) w, size "
+        f"WHERE size.n >= {COMMON_WORD_MIN_SAMPLE} GROUP BY w.lexeme, size.n "
+        f"HAVING count(*) >= {COMMON_WORD_SHARE} * size.n"
+    )
+
+
+def _common_key(store) -> str:
+    store_id = store.id if isinstance(store, Store) else store
+    return f"convix:retrieval:common-lexemes:{uuid.UUID(str(store_id))}"
+
+
+def _common_lexemes(cursor, store) -> frozenset[str]:
+    """The store's common words (see ``COMMON_WORD_SHARE``), from the cache or measured (about
+    40 ms for a large store, once an hour per store)."""
+    key = _common_key(store)
+    cached = cache.get(key)
+    if cached is None:
+        cursor.execute(_common_sql(store))
+        cached = sorted(row[0] for row in cursor.fetchall())
+        cache.set(key, cached, COMMON_WORD_CACHE_SECONDS)
+    return frozenset(cached)
+
+
 # Full-text ranking, in two steps: ts_rank (weights A/B/C, divided by 1 + log(length)) orders
 # the matches, then cover density (ts_rank_cd, which also rewards query words close together)
 # orders the best ``TEXT_RERANK`` of them. ts_rank_cd costs about 15 µs a row here (25 ms for
@@ -197,14 +249,20 @@ def _vector_sql(store, doc_types, *, vector: str, lexemes: Sequence[str], limit:
     return sql, [vector, *rank_params, *where_params, vector, limit]
 
 
-def _text_sql(store, doc_types, *, vector: str, lexemes: Sequence[str], limit: int) -> tuple[str, list]:
+def _text_sql(
+    store, doc_types, *, vector: str, lexemes: Sequence[str], common: frozenset[str], limit: int
+) -> tuple[str, list]:
     """The full-text leg: chunks with every query word (tier 0), then, only if those are fewer
-    than ``limit``, chunks with some of them (tier 1). Each tier ranks at most
-    ``TEXT_MATCH_CAP`` matches (see ``TEXT_RERANK`` for how).
+    than ``limit``, chunks with some of the query's words that are not ``common`` in the store
+    (tier 1), ranked by all the words. Each tier ranks at most ``TEXT_MATCH_CAP`` matches (see
+    ``TEXT_RERANK`` for how). No statement (``("", [])``) when every word is common.
 
     The tsqueries are constants, so the planner estimates each word's frequency from the
     column's statistics, and a store without its own GIN index is filtered through the store's
     b-tree (there is no GIN index over every store's rows to lure the planner)."""
+    informative = [lexeme for lexeme in lexemes if lexeme not in common]
+    if not informative:
+        return "", []
     where, where_params = _chunk_filter(store, doc_types)
     every, some = _tsquery(lexemes, "&"), _tsquery(lexemes, "|")
 
@@ -224,7 +282,7 @@ def _text_sql(store, doc_types, *, vector: str, lexemes: Sequence[str], limit: i
             tier(
                 1,
                 "c.search_vector @@ %s::tsquery AND NOT c.search_vector @@ %s::tsquery",
-                [some, every],
+                [_tsquery(informative, "|"), every],
                 some,
             )
         )
@@ -234,11 +292,17 @@ def _text_sql(store, doc_types, *, vector: str, lexemes: Sequence[str], limit: i
     return sql, [*(p for _, params in tiers for p in params), limit]
 
 
-def _search_sql(store, doc_types, *, vector: str, lexemes: Sequence[str]) -> tuple[str, list]:
+def _search_sql(
+    store, doc_types, *, vector: str, lexemes: Sequence[str], common: frozenset[str]
+) -> tuple[str, list]:
     """Both legs in one statement (one round trip); each row says which leg found it."""
     legs = [_vector_sql(store, doc_types, vector=vector, lexemes=lexemes, limit=VECTOR_CANDIDATES)]
     if lexemes:
-        legs.append(_text_sql(store, doc_types, vector=vector, lexemes=lexemes, limit=TEXT_CANDIDATES))
+        text = _text_sql(
+            store, doc_types, vector=vector, lexemes=lexemes, common=common, limit=TEXT_CANDIDATES
+        )
+        if text[0]:
+            legs.append(text)
     return " UNION ALL ".join(sql for sql, _ in legs), [p for _, params in legs for p in params]
 
 
@@ -277,7 +341,8 @@ def knowledge_search(
     # savepoint=False: inside a caller's transaction the options simply apply to it.
     with transaction.atomic(savepoint=False), connection.cursor() as cursor:
         lexemes = _prepare(cursor, query)
-        cursor.execute(*_search_sql(store, doc_types, vector=vector, lexemes=lexemes))
+        common = _common_lexemes(cursor, store) if lexemes else frozenset()
+        cursor.execute(*_search_sql(store, doc_types, vector=vector, lexemes=lexemes, common=common))
         rows = _rows(cursor)
     # The relaxed-order HNSW scan may return neighbours slightly out of order: rank exactly.
     rankings = [
@@ -325,15 +390,17 @@ def knowledge_search_plans(
     vector = _vector_literal(query_vector)
     with transaction.atomic(savepoint=False), connection.cursor() as cursor:
         lexemes = _prepare(cursor, query or "")
+        common = _common_lexemes(cursor, store) if lexemes else frozenset()
         statements = {
-            "search": _search_sql(store, doc_types, vector=vector, lexemes=lexemes),
+            "search": _search_sql(store, doc_types, vector=vector, lexemes=lexemes, common=common),
             "vector": _vector_sql(store, doc_types, vector=vector, lexemes=lexemes, limit=VECTOR_CANDIDATES),
+            "text": _text_sql(
+                store, doc_types, vector=vector, lexemes=lexemes, common=common, limit=TEXT_CANDIDATES
+            ),
         }
-        if lexemes:
-            statements["text"] = _text_sql(
-                store, doc_types, vector=vector, lexemes=lexemes, limit=TEXT_CANDIDATES
-            )
         for name, (sql, params) in statements.items():
+            if not sql:
+                continue
             cursor.execute("EXPLAIN " + sql, params)
             plans[name] = "\n".join(row[0] for row in cursor.fetchall())
     return plans
