@@ -74,7 +74,7 @@ FIXED_STORES = (
     ("small-0.1pct", 0.001),
     ("small-0.05pct", 0.0005),
 )
-MEASURED = ("large", "mid", "small", "small-0.5pct")
+MEASURED = ("large", "mid", "small", "small-0.5pct", "small-0.05pct")
 
 # Noise added at each level of the vector hierarchy (relative to a unit vector).
 STORE_TOPIC_NOISE = 0.6  # a store's version of a global topic

@@ -5,12 +5,15 @@ reciprocal rank fusion (k=60):
 
 1. pgvector cosine distance, top ``VECTOR_CANDIDATES``;
 2. PostgreSQL full text (title weighted A, section B, text C), top ``TEXT_CANDIDATES``: first
-   every query word must match; when that finds too few, any word may.
+   every query word must match; when that finds too few, any word may, except the words common
+   in the store (``COMMON_WORD_SHARE``), which only rank.
 
-Every statement names the store as a literal ``store_id = '<uuid>'::uuid``, the predicate of
-the store's own partial HNSW and GIN indexes (``apps.training.vector_index``), so a large store
-searches its own graph with full recall and a small one is scanned exactly; no other store's
-rows are ever visited or returned.
+Both legs run as one statement. Every statement names the store as a literal
+``store_id = '<uuid>'::uuid``, the predicate of the store's own partial HNSW and GIN indexes
+(``apps.training.vector_index``), so a large store searches its own graph and posting lists
+with full recall, and a small one is read exactly through its ``store_id`` b-tree (there is no
+index over every store's vectors or words for the planner to prefer); no other store's rows
+are ever visited or returned.
 """
 
 from __future__ import annotations
@@ -38,18 +41,23 @@ from convix.ai.embeddings import get_embedder
 RRF_K = 60
 VECTOR_CANDIDATES = 30
 TEXT_CANDIDATES = 30
-# Matches ranked per full-text query. Ranking reads every matching row, so a word common in a
-# huge store would cost seconds; rows beyond this cap are not ranked (the vector ranking still
-# sees them). Rare words (names, SKUs) match few rows and are always ranked.
-TEXT_MATCH_CAP = 2000
+# Matches ranked per full-text tier. Ranking reads every matching row from the heap (at 1M
+# chunks, 2,000 rows cost 40–50 ms, mostly page reads), so a frequent word in a huge store would
+# cost too much; rows beyond this cap are not ranked (the vector ranking still sees them). Rare
+# words (names, SKUs) match few rows, have a tier of their own and are always ranked.
+TEXT_MATCH_CAP = 500
 HNSW_EF_SEARCH = 80
 # A word in at least this share of a store's chunks ("gear" in a gear shop) says little about
 # which chunk answers (its BM25 weight is ≤ 0 from one half on) and reading its rows is what
 # makes full text slow: 170,000 rows of a 200,000-chunk store cost 20–45 ms. Such words still
 # count in the ranking and in the every-word tier (cheap: the rarest word drives it), but they
 # do not select any-word candidates, and a query made only of them has no full-text leg.
-# Measured per store on a sample of its chunks (see ``_common_lexemes``).
+# Measured per store on a sample of its chunks (see ``_word_shares``).
 COMMON_WORD_SHARE = 0.5
+# Words in fewer than this share of the store's chunks (names, SKUs, rare terms) select the
+# any-word candidates first; more frequent ones only when those are too few. A capped tier of a
+# frequent word would otherwise crowd out the few chunks with the rare one.
+FREQUENT_WORD_SHARE = 0.01
 COMMON_WORD_SAMPLE = 1000  # chunks, in 8 slices of the store's documents
 COMMON_WORD_MIN_SAMPLE = 100  # a smaller store has no common words
 COMMON_WORD_CACHE_SECONDS = 3600
@@ -186,10 +194,11 @@ def _tsquery(lexemes: Sequence[str], operator: str) -> str:
     return f" {operator} ".join(quoted)
 
 
-def _common_sql(store) -> str:
-    """The lexemes in at least ``COMMON_WORD_SHARE`` of a sample of the store's active chunks:
-    ``COMMON_WORD_SAMPLE`` chunks from 8 slices of its document ids (random UUIDs, so each slice
-    holds random documents), read through the ``(store, doc, ordinal)`` b-tree."""
+def _shares_sql(store) -> str:
+    """The lexemes in at least ``FREQUENT_WORD_SHARE`` of a sample of the store's active chunks,
+    with that share: ``COMMON_WORD_SAMPLE`` chunks from 8 slices of its document ids (random
+    UUIDs, so each slice holds random documents), read through the ``(store, doc, ordinal)``
+    b-tree."""
     store_sql = _store_literal(store)
     slices, per_slice = 8, COMMON_WORD_SAMPLE // 8
     bounds = [f"'{uuid.UUID(int=(i << 125))}'::uuid" for i in range(1, slices)]
@@ -204,27 +213,33 @@ def _common_sql(store) -> str:
     return (
         f"WITH sample AS MATERIALIZED ({' UNION ALL '.join(parts)}), "  # noqa: S608 - constants only
         "size AS (SELECT count(*) AS n FROM sample) "
-        "SELECT w.lexeme FROM sample s, unnest(s.search_vector) w, size "
+        "SELECT w.lexeme, count(*)::float / size.n FROM sample s, unnest(s.search_vector) w, size "
         f"WHERE size.n >= {COMMON_WORD_MIN_SAMPLE} GROUP BY w.lexeme, size.n "
-        f"HAVING count(*) >= {COMMON_WORD_SHARE} * size.n"
+        f"HAVING count(*) >= {FREQUENT_WORD_SHARE} * size.n"
     )
 
 
-def _common_key(store) -> str:
+def _shares_key(store) -> str:
     store_id = store.id if isinstance(store, Store) else store
-    return f"convix:retrieval:common-lexemes:{uuid.UUID(str(store_id))}"
+    return f"convix:retrieval:word-shares:{uuid.UUID(str(store_id))}"
+
+
+def _word_shares(cursor, store) -> dict[str, float]:
+    """The share of the store's chunks holding each of its frequent words (at least
+    ``FREQUENT_WORD_SHARE``; none for a store of fewer than ``COMMON_WORD_MIN_SAMPLE`` chunks),
+    from the cache or measured (about 40 ms for a large store, once an hour per store)."""
+    key = _shares_key(store)
+    cached = cache.get(key)
+    if cached is None:
+        cursor.execute(_shares_sql(store))
+        cached = {lexeme: round(float(share), 4) for lexeme, share in cursor.fetchall()}
+        cache.set(key, cached, COMMON_WORD_CACHE_SECONDS)
+    return cached
 
 
 def _common_lexemes(cursor, store) -> frozenset[str]:
-    """The store's common words (see ``COMMON_WORD_SHARE``), from the cache or measured (about
-    40 ms for a large store, once an hour per store)."""
-    key = _common_key(store)
-    cached = cache.get(key)
-    if cached is None:
-        cursor.execute(_common_sql(store))
-        cached = sorted(row[0] for row in cursor.fetchall())
-        cache.set(key, cached, COMMON_WORD_CACHE_SECONDS)
-    return frozenset(cached)
+    """The store's common words (see ``COMMON_WORD_SHARE``)."""
+    return frozenset(w for w, share in _word_shares(cursor, store).items() if share >= COMMON_WORD_SHARE)
 
 
 # Full-text ranking, in two steps: ts_rank (weights A/B/C, divided by 1 + log(length)) orders
@@ -250,18 +265,21 @@ def _vector_sql(store, doc_types, *, vector: str, lexemes: Sequence[str], limit:
 
 
 def _text_sql(
-    store, doc_types, *, vector: str, lexemes: Sequence[str], common: frozenset[str], limit: int
+    store, doc_types, *, vector: str, lexemes: Sequence[str], shares: dict[str, float], limit: int
 ) -> tuple[str, list]:
-    """The full-text leg: chunks with every query word (tier 0), then, only if those are fewer
-    than ``limit``, chunks with some of the query's words that are not ``common`` in the store
-    (tier 1), ranked by all the words. Each tier ranks at most ``TEXT_MATCH_CAP`` matches (see
-    ``TEXT_RERANK`` for how). No statement (``("", [])``) when every word is common.
+    """The full-text leg: chunks with every query word (tier 0), then, only while the list is
+    shorter than ``limit``, chunks with some of the query's rare words (tier 1), then with some
+    of its frequent ones (tier 2), each ranked by all the words. Words common in the store
+    (``shares``, see ``COMMON_WORD_SHARE``) select no candidates. Each tier ranks at most
+    ``TEXT_MATCH_CAP`` matches (see ``TEXT_RERANK`` for how). No statement (``("", [])``) when
+    every word is common.
 
     The tsqueries are constants, so the planner estimates each word's frequency from the
     column's statistics, and a store without its own GIN index is filtered through the store's
     b-tree (there is no GIN index over every store's rows to lure the planner)."""
-    informative = [lexeme for lexeme in lexemes if lexeme not in common]
-    if not informative:
+    rare = [lexeme for lexeme in lexemes if lexeme not in shares]
+    frequent = [lexeme for lexeme in lexemes if shares.get(lexeme, 1.0) < COMMON_WORD_SHARE]
+    if not rare and not frequent:
         return "", []
     where, where_params = _chunk_filter(store, doc_types)
     every, some = _tsquery(lexemes, "&"), _tsquery(lexemes, "|")
@@ -278,14 +296,18 @@ def _text_sql(
 
     tiers = [tier(0, "c.search_vector @@ %s::tsquery", [every], every)]
     if len(lexemes) > 1:
-        tiers.append(
-            tier(
-                1,
-                "c.search_vector @@ %s::tsquery AND NOT c.search_vector @@ %s::tsquery",
-                [_tsquery(informative, "|"), every],
-                some,
-            )
-        )
+        # Each any-word tier leaves out the rows of the tiers before it.
+        match, match_params = "NOT c.search_vector @@ %s::tsquery", [every]
+        for number, group in enumerate((rare, frequent), start=1):
+            if group:
+                words = _tsquery(group, "|")
+                tiers.append(
+                    tier(number, f"c.search_vector @@ %s::tsquery AND {match}", [words, *match_params], some)
+                )
+                match, match_params = (
+                    f"{match} AND NOT c.search_vector @@ %s::tsquery",
+                    [*match_params, words],
+                )
     # UNION ALL runs its branches in order and the outer LIMIT stops it early, so the
     # any-word tier costs nothing when every-word matches fill the list.
     sql = f"(SELECT * FROM ({' UNION ALL '.join(s for s, _ in tiers)}) tiers LIMIT %s)"  # noqa: S608
@@ -293,13 +315,13 @@ def _text_sql(
 
 
 def _search_sql(
-    store, doc_types, *, vector: str, lexemes: Sequence[str], common: frozenset[str]
+    store, doc_types, *, vector: str, lexemes: Sequence[str], shares: dict[str, float]
 ) -> tuple[str, list]:
     """Both legs in one statement (one round trip); each row says which leg found it."""
     legs = [_vector_sql(store, doc_types, vector=vector, lexemes=lexemes, limit=VECTOR_CANDIDATES)]
     if lexemes:
         text = _text_sql(
-            store, doc_types, vector=vector, lexemes=lexemes, common=common, limit=TEXT_CANDIDATES
+            store, doc_types, vector=vector, lexemes=lexemes, shares=shares, limit=TEXT_CANDIDATES
         )
         if text[0]:
             legs.append(text)
@@ -341,8 +363,8 @@ def knowledge_search(
     # savepoint=False: inside a caller's transaction the options simply apply to it.
     with transaction.atomic(savepoint=False), connection.cursor() as cursor:
         lexemes = _prepare(cursor, query)
-        common = _common_lexemes(cursor, store) if lexemes else frozenset()
-        cursor.execute(*_search_sql(store, doc_types, vector=vector, lexemes=lexemes, common=common))
+        shares = _word_shares(cursor, store) if lexemes else {}
+        cursor.execute(*_search_sql(store, doc_types, vector=vector, lexemes=lexemes, shares=shares))
         rows = _rows(cursor)
     # The relaxed-order HNSW scan may return neighbours slightly out of order: rank exactly.
     rankings = [
@@ -390,12 +412,12 @@ def knowledge_search_plans(
     vector = _vector_literal(query_vector)
     with transaction.atomic(savepoint=False), connection.cursor() as cursor:
         lexemes = _prepare(cursor, query or "")
-        common = _common_lexemes(cursor, store) if lexemes else frozenset()
+        shares = _word_shares(cursor, store) if lexemes else {}
         statements = {
-            "search": _search_sql(store, doc_types, vector=vector, lexemes=lexemes, common=common),
+            "search": _search_sql(store, doc_types, vector=vector, lexemes=lexemes, shares=shares),
             "vector": _vector_sql(store, doc_types, vector=vector, lexemes=lexemes, limit=VECTOR_CANDIDATES),
             "text": _text_sql(
-                store, doc_types, vector=vector, lexemes=lexemes, common=common, limit=TEXT_CANDIDATES
+                store, doc_types, vector=vector, lexemes=lexemes, shares=shares, limit=TEXT_CANDIDATES
             ),
         }
         for name, (sql, params) in statements.items():

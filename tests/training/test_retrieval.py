@@ -424,7 +424,7 @@ def test_common_words_are_measured_per_store(store, other_store):
         assert selectors._common_lexemes(cursor, other_store) == {"boot", "guid"}
     with unscoped("tests"):
         TrainingChunk.objects.filter(store=store, ordinal__gte=selectors.COMMON_WORD_MIN_SAMPLE - 1).delete()
-    cache.delete(selectors._common_key(store))
+    cache.delete(selectors._shares_key(store))
     with connection.cursor() as cursor:
         assert selectors._common_lexemes(cursor, store) == set()  # too few chunks to tell
 
