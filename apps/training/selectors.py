@@ -369,7 +369,11 @@ def knowledge_search(
     # The relaxed-order HNSW scan may return neighbours slightly out of order: rank exactly.
     rankings = [
         sorted((row for row in rows if row["leg"] == 0), key=lambda row: -row["similarity"]),
-        sorted((row for row in rows if row["leg"] == 1), key=lambda row: (row["tier"], -row["text_rank"])),
+        # Every-word matches first; the any-word tiers only choose candidates (rare words first),
+        # their matches are ranked together.
+        sorted(
+            (row for row in rows if row["leg"] == 1), key=lambda row: (row["tier"] > 0, -row["text_rank"])
+        ),
     ]
 
     fused: dict[UUID, dict] = {}
