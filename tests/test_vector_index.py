@@ -101,3 +101,16 @@ def test_small_store_results_never_include_another_store(store, other_store):
     found = top_ids(store, query, k=50)
     assert len(found) == 50
     assert set(found) == own
+
+
+def test_a_store_gets_its_own_indexes_from_the_default_threshold(store):
+    rng = np.random.default_rng(21)
+    threshold = vector_index.min_chunks()
+    assert threshold == vector_index.DEFAULT_MIN_CHUNKS == 1000
+    centers = rng.standard_normal((10, EMBEDDING_DIMENSIONS))
+    add_chunks(store, clustered_vectors(rng, threshold - 1, centers))
+    assert vector_index.ensure_store_indexes(store.id) is False  # scanned exactly
+    assert vector_index.store_indexes(store.id) == set()
+    add_chunks(store, clustered_vectors(rng, 1, centers))
+    assert vector_index.ensure_store_indexes(store.id) is True
+    assert vector_index.store_indexes(store.id) == set(vector_index.index_names(store.id))

@@ -5,7 +5,6 @@ from __future__ import annotations
 import uuid
 
 from django.conf import settings
-from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchVectorField
 from django.db import models
 from pgvector.django import VectorField
@@ -75,7 +74,8 @@ class TrainingChunk(models.Model):
     Vector indexing is per store (see ``apps.training.vector_index``): a store large enough for
     an approximate index gets its own partial HNSW and GIN indexes (``WHERE store_id = ...``),
     so its recall never depends on the other stores in the table; smaller stores are scanned
-    exactly through the ``(store, doc)`` b-tree.
+    exactly through the ``store`` b-trees. There is deliberately no GIN index over every store's
+    full-text vectors (migration 0004): the planner would read a common word's rows in every store.
     """
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
@@ -101,7 +101,6 @@ class TrainingChunk(models.Model):
         indexes = [
             models.Index(fields=["store", "doc", "ordinal"], name="chunk_store_doc_ordinal"),
             models.Index(fields=["store", "content_hash"], name="chunk_store_hash"),
-            GinIndex(fields=["search_vector"], name="chunk_search_vector"),
         ]
         ordering = ["doc", "ordinal"]
 

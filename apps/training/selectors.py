@@ -5,12 +5,15 @@ reciprocal rank fusion (k=60):
 
 1. pgvector cosine distance, top ``VECTOR_CANDIDATES``;
 2. PostgreSQL full text (title weighted A, section B, text C), top ``TEXT_CANDIDATES``: first
-   every query word must match; when that finds too few, any word may.
+   every query word must match; when that finds too few, any word may, except the words common
+   in the store (``COMMON_WORD_SHARE``), which only rank.
 
-Every statement names the store as a literal ``store_id = '<uuid>'::uuid``, the predicate of
-the store's own partial HNSW and GIN indexes (``apps.training.vector_index``), so a large store
-searches its own graph with full recall and a small one is scanned exactly; no other store's
-rows are ever visited or returned.
+Both legs run as one statement. Every statement names the store as a literal
+``store_id = '<uuid>'::uuid``, the predicate of the store's own partial HNSW and GIN indexes
+(``apps.training.vector_index``), so a large store searches its own graph and posting lists
+with full recall, and a small one is read exactly through its ``store_id`` b-tree (there is no
+index over every store's vectors or words for the planner to prefer); no other store's rows
+are ever visited or returned.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from uuid import UUID
 import numpy as np
 from django.conf import settings
 from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector
+from django.core.cache import cache
 from django.db import connection, transaction
 from django.db.models import Exists, F, OuterRef, Prefetch, Q, QuerySet
 
@@ -37,11 +41,26 @@ from convix.ai.embeddings import get_embedder
 RRF_K = 60
 VECTOR_CANDIDATES = 30
 TEXT_CANDIDATES = 30
-# Matches ranked per full-text query. Ranking reads every matching row, so a word common in a
-# huge store would cost seconds; rows beyond this cap are not ranked (the vector ranking still
-# sees them). Rare words (names, SKUs) match few rows and are always ranked.
-TEXT_MATCH_CAP = 2000
+# Matches ranked per full-text tier. Ranking reads every matching row from the heap (at 1M
+# chunks, 2,000 rows cost 40–50 ms, mostly page reads), so a frequent word in a huge store would
+# cost too much; rows beyond this cap are not ranked (the vector ranking still sees them). Rare
+# words (names, SKUs) match few rows, have a tier of their own and are always ranked.
+TEXT_MATCH_CAP = 500
 HNSW_EF_SEARCH = 80
+# A word in at least this share of a store's chunks ("gear" in a gear shop) says little about
+# which chunk answers (its BM25 weight is ≤ 0 from one half on) and reading its rows is what
+# makes full text slow: 170,000 rows of a 200,000-chunk store cost 20–45 ms. Such words still
+# count in the ranking and in the every-word tier (cheap: the rarest word drives it), but they
+# do not select any-word candidates, and a query made only of them has no full-text leg.
+# Measured per store on a sample of its chunks (see ``_word_shares``).
+COMMON_WORD_SHARE = 0.5
+# Words in fewer than this share of the store's chunks (names, SKUs, rare terms) select the
+# any-word candidates first; more frequent ones only when those are too few. A capped tier of a
+# frequent word would otherwise crowd out the few chunks with the rare one.
+FREQUENT_WORD_SHARE = 0.01
+COMMON_WORD_SAMPLE = 1000  # chunks, in 8 slices of the store's documents
+COMMON_WORD_MIN_SAMPLE = 100  # a smaller store has no common words
+COMMON_WORD_CACHE_SECONDS = 3600
 
 # Cosine similarity of the best chunk above which a question counts as answerable from the
 # store's knowledge, per embedding model. Calibrated for all-MiniLM-L6-v2 on the demo store
@@ -152,62 +171,161 @@ def _pgvector_version() -> tuple[int, ...]:
     return tuple(int(part) for part in re.findall(r"\d+", row[0])[:3]) if row else (0,)
 
 
-def _set_search_options(cursor) -> None:
-    """HNSW options for this transaction only: a wider candidate list than the default 40, and
-    (pgvector ≥ 0.8) an iterative scan, so rows dropped by the ``is_active``/type filter are
-    replaced by further neighbours instead of shortening the result."""
+def _prepare(cursor, query: str) -> list[str]:
+    """One round trip: set the HNSW options for this transaction only, and return the query's
+    lexemes (as the chunks' full-text vectors have them, stopwords dropped).
+
+    The options: a wider candidate list than the default 40, and (pgvector ≥ 0.8) an iterative
+    scan, so rows dropped by the ``is_active``/type filter are replaced by further neighbours
+    instead of shortening the result."""
+    options = "set_config('hnsw.ef_search', %s, true)"
     if _pgvector_version() >= (0, 8):
-        cursor.execute(
-            "SELECT set_config('hnsw.ef_search', %s, true), set_config('hnsw.iterative_scan', 'relaxed_order', true)",
-            [str(HNSW_EF_SEARCH)],
+        options += ", set_config('hnsw.iterative_scan', 'relaxed_order', true)"
+    cursor.execute(
+        f"SELECT {options}, tsvector_to_array(to_tsvector('english', %s))", [str(HNSW_EF_SEARCH), query]
+    )
+    return list(cursor.fetchone()[-1] or [])
+
+
+def _tsquery(lexemes: Sequence[str], operator: str) -> str:
+    """A tsquery's text from lexemes already normalised by ``to_tsvector`` (so the plain cast,
+    which does not normalise again, is right). Quotes and backslashes are escaped."""
+    quoted = ("'" + lexeme.replace("\\", "\\\\").replace("'", "''") + "'" for lexeme in lexemes)
+    return f" {operator} ".join(quoted)
+
+
+def _shares_sql(store) -> str:
+    """The lexemes in at least ``FREQUENT_WORD_SHARE`` of a sample of the store's active chunks,
+    with that share: ``COMMON_WORD_SAMPLE`` chunks from 8 slices of its document ids (random
+    UUIDs, so each slice holds random documents), read through the ``(store, doc, ordinal)``
+    b-tree."""
+    store_sql = _store_literal(store)
+    slices, per_slice = 8, COMMON_WORD_SAMPLE // 8
+    bounds = [f"'{uuid.UUID(int=(i << 125))}'::uuid" for i in range(1, slices)]
+    parts = []
+    for i in range(slices):
+        lower = f" AND c.doc_id >= {bounds[i - 1]}" if i else ""
+        upper = f" AND c.doc_id < {bounds[i]}" if i < slices - 1 else ""
+        parts.append(
+            f"(SELECT c.search_vector FROM {_CHUNKS} c WHERE c.store_id = {store_sql} AND c.is_active"  # noqa: S608 - see _store_literal
+            f"{lower}{upper} ORDER BY c.doc_id, c.ordinal LIMIT {per_slice})"
         )
-    else:
-        cursor.execute("SELECT set_config('hnsw.ef_search', %s, true)", [str(HNSW_EF_SEARCH)])
+    return (
+        f"WITH sample AS MATERIALIZED ({' UNION ALL '.join(parts)}), "  # noqa: S608 - constants only
+        "size AS (SELECT count(*) AS n FROM sample) "
+        "SELECT w.lexeme, count(*)::float / size.n FROM sample s, unnest(s.search_vector) w, size "
+        f"WHERE size.n >= {COMMON_WORD_MIN_SAMPLE} GROUP BY w.lexeme, size.n "
+        f"HAVING count(*) >= {FREQUENT_WORD_SHARE} * size.n"
+    )
 
 
-_ANY_WORD = "replace(plainto_tsquery('english', %s)::text, ' & ', ' | ')::tsquery"
+def _shares_key(store) -> str:
+    store_id = store.id if isinstance(store, Store) else store
+    return f"convix:retrieval:word-shares:{uuid.UUID(str(store_id))}"
 
 
-def _vector_sql(store, doc_types, *, vector: str, query: str, limit: int) -> tuple[str, list]:
+def _word_shares(cursor, store) -> dict[str, float]:
+    """The share of the store's chunks holding each of its frequent words (at least
+    ``FREQUENT_WORD_SHARE``; none for a store of fewer than ``COMMON_WORD_MIN_SAMPLE`` chunks),
+    from the cache or measured (about 40 ms for a large store, once an hour per store)."""
+    key = _shares_key(store)
+    cached = cache.get(key)
+    if cached is None:
+        cursor.execute(_shares_sql(store))
+        cached = {lexeme: round(float(share), 4) for lexeme, share in cursor.fetchall()}
+        cache.set(key, cached, COMMON_WORD_CACHE_SECONDS)
+    return cached
+
+
+def _common_lexemes(cursor, store) -> frozenset[str]:
+    """The store's common words (see ``COMMON_WORD_SHARE``)."""
+    return frozenset(w for w, share in _word_shares(cursor, store).items() if share >= COMMON_WORD_SHARE)
+
+
+# Full-text ranking, in two steps: ts_rank (weights A/B/C, divided by 1 + log(length)) orders
+# the matches, then cover density (ts_rank_cd, which also rewards query words close together)
+# orders the best ``TEXT_RERANK`` of them. ts_rank_cd costs about 15 µs a row here (25 ms for
+# the 1,700 matches of a common word), ts_rank about 0.5 µs; ts_rank alone ranked the demo
+# store's answers worse ("how long do I have to return something" lost its policy section).
+TEXT_RERANK = 100
+_RANK = "ts_rank(c.search_vector, %s::tsquery, 1)"
+_RANK_CD = "ts_rank_cd(c.search_vector, %s::tsquery, 1)"
+
+
+def _vector_sql(store, doc_types, *, vector: str, lexemes: Sequence[str], limit: int) -> tuple[str, list]:
     """The vector leg: nearest chunks by cosine distance, with their full-text rank."""
     where, where_params = _chunk_filter(store, doc_types)
+    rank, rank_params = (_RANK_CD, [_tsquery(lexemes, "|")]) if lexemes else ("0.0::real", [])
     sql = (
-        f"SELECT {_COLUMNS}, 1 - (c.embedding <=> %s::vector) AS similarity, "  # noqa: S608 - see _store_literal
-        f"ts_rank_cd(c.search_vector, {_ANY_WORD}, 1) AS text_rank, 0 AS tier "
-        f"FROM {_CHUNKS} c WHERE {where} ORDER BY c.embedding <=> %s::vector LIMIT %s"
+        f"(SELECT {_COLUMNS}, 1 - (c.embedding <=> %s::vector) AS similarity, "  # noqa: S608 - see _store_literal
+        f"{rank} AS text_rank, 0 AS leg, 0 AS tier "
+        f"FROM {_CHUNKS} c WHERE {where} ORDER BY c.embedding <=> %s::vector LIMIT %s)"
     )
-    return sql, [vector, query, *where_params, vector, limit]
+    return sql, [vector, *rank_params, *where_params, vector, limit]
 
 
-def _text_sql(store, doc_types, *, vector: str, query: str, limit: int) -> tuple[str, list]:
-    """The full-text leg in one statement: chunks with every query word (tier 0), then, only
-    if those are fewer than ``limit``, chunks with some of them (tier 1). Each tier ranks at
-    most ``TEXT_MATCH_CAP`` matches."""
+def _text_sql(
+    store, doc_types, *, vector: str, lexemes: Sequence[str], shares: dict[str, float], limit: int
+) -> tuple[str, list]:
+    """The full-text leg: chunks with every query word (tier 0), then, only while the list is
+    shorter than ``limit``, chunks with some of the query's rare words (tier 1), then with some
+    of its frequent ones (tier 2), each ranked by all the words. Words common in the store
+    (``shares``, see ``COMMON_WORD_SHARE``) select no candidates. Each tier ranks at most
+    ``TEXT_MATCH_CAP`` matches (see ``TEXT_RERANK`` for how). No statement (``("", [])``) when
+    every word is common.
+
+    The tsqueries are constants, so the planner estimates each word's frequency from the
+    column's statistics, and a store without its own GIN index is filtered through the store's
+    b-tree (there is no GIN index over every store's rows to lure the planner)."""
+    rare = [lexeme for lexeme in lexemes if lexeme not in shares]
+    frequent = [lexeme for lexeme in lexemes if shares.get(lexeme, 1.0) < COMMON_WORD_SHARE]
+    if not rare and not frequent:
+        return "", []
     where, where_params = _chunk_filter(store, doc_types)
+    every, some = _tsquery(lexemes, "&"), _tsquery(lexemes, "|")
 
-    def tier(number: int, match: str, rank_query: str) -> tuple[str, list]:
+    def tier(number: int, match: str, match_params: list, rank_query: str) -> tuple[str, list]:
         sql = (
             f"(SELECT {_COLUMNS}, 1 - (c.embedding <=> %s::vector) AS similarity, "  # noqa: S608 - see _store_literal
-            f"ts_rank_cd(c.search_vector, q.{rank_query}, 1) AS text_rank, {number} AS tier "
-            f"FROM (SELECT c.* FROM {_CHUNKS} c, q WHERE {where} AND {match} LIMIT {TEXT_MATCH_CAP}) c, q "
+            f"{_RANK_CD} AS text_rank, 1 AS leg, {number} AS tier "
+            f"FROM (SELECT c.* FROM (SELECT c.* FROM {_CHUNKS} c WHERE {where} AND {match} "
+            f"LIMIT {TEXT_MATCH_CAP}) c ORDER BY {_RANK} DESC LIMIT {TEXT_RERANK}) c "
             f"ORDER BY text_rank DESC, c.id LIMIT %s)"
         )
-        return sql, [vector, *where_params, limit]
+        return sql, [vector, rank_query, *where_params, *match_params, rank_query, limit]
 
-    every_sql, every_params = tier(0, "c.search_vector @@ q.every_word", "every_word")
-    some_sql, some_params = tier(
-        1, "c.search_vector @@ q.any_word AND NOT c.search_vector @@ q.every_word", "any_word"
-    )
+    tiers = [tier(0, "c.search_vector @@ %s::tsquery", [every], every)]
+    if len(lexemes) > 1:
+        # Each any-word tier leaves out the rows of the tiers before it.
+        match, match_params = "NOT c.search_vector @@ %s::tsquery", [every]
+        for number, group in enumerate((rare, frequent), start=1):
+            if group:
+                words = _tsquery(group, "|")
+                tiers.append(
+                    tier(number, f"c.search_vector @@ %s::tsquery AND {match}", [words, *match_params], some)
+                )
+                match, match_params = (
+                    f"{match} AND NOT c.search_vector @@ %s::tsquery",
+                    [*match_params, words],
+                )
     # UNION ALL runs its branches in order and the outer LIMIT stops it early, so the
     # any-word tier costs nothing when every-word matches fill the list.
-    sql = (
-        f"WITH q AS (SELECT plainto_tsquery('english', %s) AS every_word, {_ANY_WORD} AS any_word) "  # noqa: S608
-        f"SELECT * FROM ({every_sql} UNION ALL {some_sql}) tiers LIMIT %s"
-    )
-    return sql, [query, query, *every_params, *some_params, limit]
+    sql = f"(SELECT * FROM ({' UNION ALL '.join(s for s, _ in tiers)}) tiers LIMIT %s)"  # noqa: S608
+    return sql, [*(p for _, params in tiers for p in params), limit]
 
 
-_WORD = re.compile(r"\w", re.UNICODE)
+def _search_sql(
+    store, doc_types, *, vector: str, lexemes: Sequence[str], shares: dict[str, float]
+) -> tuple[str, list]:
+    """Both legs in one statement (one round trip); each row says which leg found it."""
+    legs = [_vector_sql(store, doc_types, vector=vector, lexemes=lexemes, limit=VECTOR_CANDIDATES)]
+    if lexemes:
+        text = _text_sql(
+            store, doc_types, vector=vector, lexemes=lexemes, shares=shares, limit=TEXT_CANDIDATES
+        )
+        if text[0]:
+            legs.append(text)
+    return " UNION ALL ".join(sql for sql, _ in legs), [p for _, params in legs for p in params]
 
 
 def _rows(cursor) -> list[dict]:
@@ -218,13 +336,6 @@ def _rows(cursor) -> list[dict]:
         if isinstance(row.get("metadata"), str):
             row["metadata"] = json.loads(row["metadata"])
     return rows
-
-
-def _legs(store, doc_types, *, vector: str, query: str) -> list[tuple[str, list]]:
-    legs = [_vector_sql(store, doc_types, vector=vector, query=query, limit=VECTOR_CANDIDATES)]
-    if _WORD.search(query):
-        legs.append(_text_sql(store, doc_types, vector=vector, query=query, limit=TEXT_CANDIDATES))
-    return legs
 
 
 def knowledge_search(
@@ -242,23 +353,28 @@ def knowledge_search(
     not cut at :func:`similarity_threshold`; callers compare ``similarity`` with it (or pass
     ``min_similarity``). ``doc_types`` limits the search to those DocTypes. Pass
     ``query_vector`` (the embedder's vector of ``query``) to skip embedding, e.g. when timing
-    the SQL alone. Two statements, in one transaction for the HNSW options.
+    the SQL alone. Two statements in one transaction: the options and the query's words, then
+    both legs at once.
     """
     query = query or ""
     if query_vector is None:
         query_vector = get_embedder().embed([query])[0]
     vector = _vector_literal(query_vector)
-    rankings = []
     # savepoint=False: inside a caller's transaction the options simply apply to it.
     with transaction.atomic(savepoint=False), connection.cursor() as cursor:
-        _set_search_options(cursor)
-        for sql, params in _legs(store, doc_types, vector=vector, query=query):
-            cursor.execute(sql, params)
-            rankings.append(_rows(cursor))
+        lexemes = _prepare(cursor, query)
+        shares = _word_shares(cursor, store) if lexemes else {}
+        cursor.execute(*_search_sql(store, doc_types, vector=vector, lexemes=lexemes, shares=shares))
+        rows = _rows(cursor)
     # The relaxed-order HNSW scan may return neighbours slightly out of order: rank exactly.
-    rankings[0].sort(key=lambda row: -row["similarity"])
-    if len(rankings) > 1:
-        rankings[1].sort(key=lambda row: (row["tier"], -row["text_rank"]))
+    rankings = [
+        sorted((row for row in rows if row["leg"] == 0), key=lambda row: -row["similarity"]),
+        # Every-word matches first; the any-word tiers only choose candidates (rare words first),
+        # their matches are ranked together.
+        sorted(
+            (row for row in rows if row["leg"] == 1), key=lambda row: (row["tier"] > 0, -row["text_rank"])
+        ),
+    ]
 
     fused: dict[UUID, dict] = {}
     for ranking in rankings:
@@ -293,13 +409,24 @@ def knowledge_search(
 def knowledge_search_plans(
     *, store: Store, query: str, query_vector: np.ndarray, doc_types: Sequence[str] | None = None
 ) -> dict[str, str]:
-    """EXPLAIN output of the vector and full-text statements :func:`knowledge_search` runs, for
-    tests and benchmarks that check which index the planner uses."""
+    """EXPLAIN output of the statement :func:`knowledge_search` runs (``"search"``), and of its
+    vector and full-text legs alone (``"vector"``, ``"text"``), for tests and benchmarks that
+    check which index the planner uses."""
     plans = {}
+    vector = _vector_literal(query_vector)
     with transaction.atomic(savepoint=False), connection.cursor() as cursor:
-        _set_search_options(cursor)
-        legs = _legs(store, doc_types, vector=_vector_literal(query_vector), query=query)
-        for name, (sql, params) in zip(("vector", "text"), legs, strict=False):
+        lexemes = _prepare(cursor, query or "")
+        shares = _word_shares(cursor, store) if lexemes else {}
+        statements = {
+            "search": _search_sql(store, doc_types, vector=vector, lexemes=lexemes, shares=shares),
+            "vector": _vector_sql(store, doc_types, vector=vector, lexemes=lexemes, limit=VECTOR_CANDIDATES),
+            "text": _text_sql(
+                store, doc_types, vector=vector, lexemes=lexemes, shares=shares, limit=TEXT_CANDIDATES
+            ),
+        }
+        for name, (sql, params) in statements.items():
+            if not sql:
+                continue
             cursor.execute("EXPLAIN " + sql, params)
             plans[name] = "\n".join(row[0] for row in cursor.fetchall())
     return plans

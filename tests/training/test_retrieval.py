@@ -4,10 +4,12 @@ store with its own indexes."""
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 
 import numpy as np
 import pytest
+from django.core.cache import cache
 from django.db import connection
 
 from apps.training import selectors, services, vector_index
@@ -254,7 +256,10 @@ def test_queries_use_the_stores_own_partial_indexes(store, other_store):
                         doc=doc,
                         ordinal=n,
                         title="Manual",
-                        text=f"step {n} tighten the bolt",
+                        # "tighten" is in every chunk (a common word of the store); "bolt" and
+                        # "torque" in a few.
+                        text=f"step {n} tighten the "
+                        + ("bolt with the torque wrench" if n % 40 == 0 else "nut"),
                         content_hash=str(n),
                         embedding=v,
                     )
@@ -277,6 +282,8 @@ def test_queries_use_the_stores_own_partial_indexes(store, other_store):
     query_vector = rng.standard_normal(EMBEDDING_DIMENSIONS)
     with store_scope(store):
         plans = selectors.knowledge_search_plans(store=store, query="tighten bolt", query_vector=query_vector)
+        with connection.cursor() as cursor:
+            assert "tighten" in selectors._common_lexemes(cursor, store)
         typed = selectors.knowledge_search_plans(
             store=store, query="bolt", query_vector=query_vector, doc_types=[DocType.MANUAL]
         )
@@ -285,6 +292,7 @@ def test_queries_use_the_stores_own_partial_indexes(store, other_store):
     # (store, doc) b-tree and sort them exactly; either way it reads this store's rows only.
     assert f"Index Scan using {hnsw_name}" in typed["vector"]
     assert f"Bitmap Index Scan on {fts_name}" in plans["text"]
+    assert "chunk_search_vector" not in plans["search"]  # the GIN index over every store is gone
     with store_scope(other_store):
         other_plans = selectors.knowledge_search_plans(
             store=other_store, query="bolt", query_vector=query_vector
@@ -301,6 +309,8 @@ def test_queries_use_the_stores_own_partial_indexes(store, other_store):
         )
     assert len(results) == 20
     assert {r.id for r in results} <= set(services_ids)
+    # The 50 chunks with "bolt" come first in the full-text ranking; the fused top 20 has some.
+    assert any("bolt" in r.text and r.text_rank > 0 for r in results)
 
 
 def test_empty_store_and_queries_without_words(in_store):
@@ -310,3 +320,132 @@ def test_empty_store_and_queries_without_words(in_store):
     for query in ("hi", "the", "???", "", "don't & | !"):
         results = selectors.knowledge_search(store=in_store, query=query)
         assert [(r.title, r.text_rank) for r in results] == [("Do you ship to Canada?", 0.0)]
+
+
+# --- stores of any size: isolation, plans, common words ------------------------------------
+
+
+def unit(rng, count=1):
+    vectors = rng.standard_normal((count, EMBEDDING_DIMENSIONS))
+    return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+
+
+def add_doc(owner, texts, vectors, *, title="Guide", is_active=True):
+    """A document of ``owner`` with one chunk per text, full-text vectors set as ingestion does."""
+    from apps.training import ingestion
+
+    with unscoped("tests"):
+        doc = TrainingDoc.objects.create(store=owner, type=DocType.MANUAL, title=title, is_active=is_active)
+        chunks = TrainingChunk.objects.bulk_create(
+            [
+                TrainingChunk(
+                    store=owner,
+                    doc=doc,
+                    ordinal=n,
+                    title=title,
+                    text=text,
+                    content_hash=f"{doc.id}-{n}",
+                    embedding=vector,
+                    is_active=is_active,
+                )
+                for n, (text, vector) in enumerate(zip(texts, vectors, strict=True))
+            ]
+        )
+    with store_scope(owner):
+        ingestion.set_search_vectors(store=owner, chunk_ids=[c.id for c in chunks])
+    return doc, chunks
+
+
+@pytest.mark.parametrize("own_indexes", [False, True])
+def test_results_never_include_another_store_or_an_inactive_document(store, other_store, own_indexes):
+    rng = np.random.default_rng(5)
+    texts = [f"gear {n} the quokka harness" if n % 6 == 0 else f"gear {n} a plain strap" for n in range(120)]
+    shared_vectors = unit(rng, 120)
+    _, own = add_doc(store, texts, shared_vectors)
+    _, inactive = add_doc(store, texts, shared_vectors, title="Old guide", is_active=False)
+    add_doc(other_store, texts, shared_vectors)  # the same words and vectors in another store
+    if own_indexes:
+        assert vector_index.ensure_store_indexes(store.id, force=True)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE training_trainingchunk")
+    own_ids = {c.id for c in own}
+    with store_scope(store):
+        for query, vector in (
+            ("quokka harness", shared_vectors[0]),
+            ("gear", shared_vectors[1]),
+            ("", unit(rng)[0]),
+        ):
+            found = selectors.knowledge_search(store=store, query=query, query_vector=vector, k=60)
+            assert len(found) >= 30, query
+            assert {r.id for r in found} <= own_ids, query
+        quokka = selectors.knowledge_search(store=store, query="quokka", query_vector=unit(rng)[0], k=60)
+    # Every one of the 20 chunks with the word is found by full text, whatever the vectors say.
+    assert {r.id for r in quokka if r.text_rank > 0} == {c.id for c in own if "quokka" in c.text}
+
+
+def test_a_small_store_is_filtered_through_its_own_rows_not_a_shared_full_text_index(store, other_store):
+    rng = np.random.default_rng(9)
+    add_doc(store, [f"gear number {n} with a wombat clip" for n in range(50)], unit(rng, 50))
+    add_doc(other_store, [f"gear number {n}" for n in range(3000)], unit(rng, 3000))
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE training_trainingchunk")
+        cursor.execute(
+            "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'training_trainingchunk'"
+        )
+        indexes = dict(cursor.fetchall())
+        # Make the planner show an index if it has one that fits (at this size it would scan).
+        cursor.execute("SET enable_seqscan = off")
+    # Only per-store GIN indexes may cover the full-text vectors (this store has none).
+    for name, definition in indexes.items():
+        if "search_vector" in definition:
+            assert name.startswith("chunk_fts_") and "WHERE (store_id = " in definition, definition
+    store_btrees = {name for name, definition in indexes.items() if "USING btree (store_id" in definition}
+    with store_scope(store):
+        plans = selectors.knowledge_search_plans(store=store, query="wombat clip", query_vector=unit(rng)[0])
+    assert vector_index.store_indexes(store.id) == set()
+    read = set(re.findall(r"Index Scan (?:Backward )?(?:using|on) (\S+)", plans["search"]))
+    # The store's rows come through a b-tree that starts with store_id; no GIN index is read.
+    assert "training_trainingchunk c" in plans["text"]
+    assert read and read <= store_btrees | {"training_trainingdoc_pkey"}, read
+    assert "@@" in plans["text"]
+
+
+def test_common_words_are_measured_per_store(store, other_store):
+    rng = np.random.default_rng(13)
+    add_doc(
+        store, [f"gear {n} " + ("lantern" if n % 4 == 0 else "stove") for n in range(200)], unit(rng, 200)
+    )
+    add_doc(other_store, [f"boots {n} gear" if n < 10 else f"boots {n}" for n in range(200)], unit(rng, 200))
+    with connection.cursor() as cursor:
+        # "gear" is in every chunk of the store (and in 5% of the other's): common here only.
+        # "stove" is in 75%, "lantern" in 25%: only the first is common. The title ("Guide")
+        # is in every chunk's full-text vector.
+        assert selectors._common_lexemes(cursor, store) == {"gear", "stove", "guid"}
+        assert selectors._common_lexemes(cursor, other_store) == {"boot", "guid"}
+    with unscoped("tests"):
+        TrainingChunk.objects.filter(store=store, ordinal__gte=selectors.COMMON_WORD_MIN_SAMPLE - 1).delete()
+    cache.delete(selectors._shares_key(store))
+    with connection.cursor() as cursor:
+        assert selectors._common_lexemes(cursor, store) == set()  # too few chunks to tell
+
+
+def test_common_words_select_no_candidates_but_still_rank(store):
+    rng = np.random.default_rng(17)
+    query_vector = unit(rng)[0]
+    texts = [f"gear item {n} a plain strap" for n in range(199)] + ["a quokka harness, no strap"]
+    vectors = unit(rng, 200)
+    vectors[-1] = -query_vector  # the farthest chunk of all by meaning
+    _, chunks = add_doc(store, texts, vectors)
+    rare = chunks[-1]
+    with store_scope(store):
+        plans = selectors.knowledge_search_plans(store=store, query="gear quokka", query_vector=query_vector)
+        # Every word common ("gear" in 99.5% of chunks): no full-text leg at all.
+        only_common = selectors.knowledge_search_plans(store=store, query="gear", query_vector=query_vector)
+        found = selectors.knowledge_search(store=store, query="gear quokka", query_vector=query_vector, k=3)
+    # The any-word tier selects candidates by the rare word only ...
+    assert "'quokka' | 'gear'" not in plans["text"] and "'gear' | 'quokka'" not in plans["text"]
+    assert "'quokka'" in plans["text"]
+    assert "text" not in only_common and "vector" in only_common
+    # ... and the chunk with the rare word (without "gear") is found by full text alone.
+    assert rare.id in [r.id for r in found]
+    assert next(r for r in found if r.id == rare.id).text_rank > 0
