@@ -412,6 +412,21 @@ def best_document(chunks: list[RetrievedChunk]) -> RetrievedChunk | None:
     return closest if closest.similarity >= chunks[0].similarity + 0.05 else chunks[0]
 
 
+# A chunk just under the similarity threshold still counts when the full-text search found the
+# message's own words in it and ranked it high ("pay in installments" → the FAQ that says
+# "4 interest-free installments").
+LEXICAL_RESCUE_MARGIN = 0.02
+LEXICAL_RESCUE_RANK = 0.5
+
+
+def is_relevant(chunk: RetrievedChunk) -> bool:
+    """Whether a retrieved chunk is close enough to the message to answer from."""
+    threshold = similarity_threshold()
+    return chunk.similarity >= threshold or (
+        chunk.similarity >= threshold - LEXICAL_RESCUE_MARGIN and chunk.text_rank >= LEXICAL_RESCUE_RANK
+    )
+
+
 def grounded_intent(u: Understanding, similarity: float) -> float:
     """How well the request is understood when the store's own content matches it closely: the
     classifier's score, or the match's, whichever is higher (a paraphrase of an FAQ is
@@ -496,9 +511,7 @@ def answer_from_knowledge(
     turn: Turn, *, doc_types: tuple[str, ...] = ("FAQ", "POLICY", "URL", "MANUAL")
 ) -> AgentReply:
     u = turn.understanding
-    usable = [
-        c for c in turn.knowledge() if c.doc_type in doc_types and c.similarity >= similarity_threshold()
-    ]
+    usable = [c for c in turn.knowledge() if c.doc_type in doc_types and is_relevant(c)]
     if not usable and "FAQ" in doc_types:
         matched = faq_match(turn)
         if matched is not None:
@@ -1039,6 +1052,12 @@ def rerank_products(turn: Turn, products: list[Product]) -> list[Product]:
     return sorted(products, key=score, reverse=True)
 
 
+STOCK_QUESTION = re.compile(
+    r"\b(in stock|stock|available|availability|do you have (it|one|them|any)|have (it|them) in|sold out)\b",
+    re.I,
+)
+
+
 def names_a_product(turn: Turn, product: Product) -> bool:
     """The shopper named this product (most of its distinctive title words appear)."""
     words = set(re.findall(r"[a-z0-9]+", turn.text.lower()))
@@ -1110,7 +1129,7 @@ def answer_by_evidence(turn: Turn) -> AgentReply:
     """Choose between a product answer and a knowledge answer by what the store's data supports."""
     u = turn.understanding
     threshold = similarity_threshold()
-    knowledge = [c for c in turn.knowledge() if c.similarity >= threshold]
+    knowledge = [c for c in turn.knowledge() if is_relevant(c)]
     best_doc = strong_faq_match(turn) or best_document(
         [c for c in knowledge if c.doc_type != "PRODUCT_CATALOG"]
     )
@@ -1168,6 +1187,19 @@ def answer_by_evidence(turn: Turn) -> AgentReply:
     if best_doc is not None:
         reply = answer_from_knowledge(turn)
         if top_product is not None and product_similarity >= threshold + 0.1:
+            reply.products = [product_card(top_product, b2b=is_b2b_customer(turn))]
+        if (
+            reply.chunks
+            and top_product is not None
+            and STOCK_QUESTION.search(turn.text)
+            and names_a_product(turn, top_product)
+        ):
+            # "Which size do I need, and do you have it?": the guide answers the first half,
+            # the product's own stock the second.
+            availability = variant_availability(turn, top_product) or (
+                f"It's {compose.stock_label(sum(max(v.stock, 0) for v in top_product.variants.all()))}."
+            )
+            reply.text = compose.join_reply(reply.text, f"{top_product.title}: {availability}")
             reply.products = [product_card(top_product, b2b=is_b2b_customer(turn))]
         return reply
     if sales and top_product is not None and product_similarity >= threshold - 0.05:
