@@ -9,6 +9,7 @@ provider failure falls back to the offline reply.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import re
 from dataclasses import dataclass, field
@@ -93,6 +94,7 @@ class AgentReply:
     computed_amounts: list[Decimal] = field(default_factory=list)
     guardrail_violations: list[str] = field(default_factory=list)
     state: dict = field(default_factory=dict)
+    cited_products: list[Product] | None = field(default=None, repr=False)
 
     def metadata(self) -> dict:
         u = self.understanding
@@ -386,11 +388,21 @@ def answer_retry(turn: Turn) -> AgentReply:
     )
 
 
+LEADING_YES_NO = re.compile(r"^(yes|no)[.,!]\s+(?=\S)", re.I)
+
+
 def knowledge_sentences(turn: Turn, chunk: RetrievedChunk) -> list[str]:
     """The sentences of a chunk that answer the message: a FAQ answer whole (it is one answer),
     the best sentences of a policy or page by meaning and shared words together."""
     if chunk.doc_type == "FAQ":
-        return [chunk.text.strip()]
+        text = chunk.text.strip()
+        if compose.content_stems(turn.text) != compose.content_stems(chunk.title):
+            # "No." answers the FAQ's own question ("Do gift cards expire?"); asked in other
+            # words ("is my old card still good?") it may mean the opposite, so let the
+            # answer's own words speak.
+            stripped = LEADING_YES_NO.sub("", text)
+            text = stripped[:1].upper() + stripped[1:] if stripped else text
+        return [text]
     return compose.relevant_sentences(
         turn.query_vector,
         chunk.text,
@@ -486,6 +498,9 @@ def _faq_match(turn: Turn) -> RetrievedChunk | None:
     label, score = classifier.predict([turn.text], vectors=turn.query_vector[None, :])[0]
     if label is None:
         return None
+    retrieved = next((c for c in turn.knowledge() if str(c.doc_id) == label), None)
+    if retrieved is not None:  # usually already among the retrieved chunks: no second read
+        return dataclasses.replace(retrieved, similarity=float(score))
     chunk = (
         TrainingChunk.objects.filter(store=turn.store, doc_id=label, is_active=True)
         .order_by("ordinal")
@@ -516,7 +531,7 @@ def answer_from_knowledge(
         matched = faq_match(turn)
         if matched is not None:
             return AgentReply(
-                text=matched.text.strip(),
+                text=knowledge_sentences(turn, matched)[0],
                 confidence=Confidence(0.7, max(understood(u), 0.7), emotional(u)),
                 understanding=u,
                 chunks=[matched],
@@ -1134,6 +1149,16 @@ def answer_by_evidence(turn: Turn) -> AgentReply:
         [c for c in knowledge if c.doc_type != "PRODUCT_CATALOG"]
     )
     recommending = u.intent == Intent.RECOMMENDATION
+    sales = u.intent in (Intent.PRODUCT_QUESTION, Intent.RECOMMENDATION)
+    if (
+        best_doc is not None
+        and best_doc is strong_faq_match(turn)
+        and not sales
+        and not STOCK_QUESTION.search(turn.text)
+    ):
+        # One of the store's FAQs asked in other words, and not about buying: no product
+        # search needed (it is most of a message's database work).
+        return answer_from_knowledge(turn)
     minimum, maximum = price_bounds(turn)
     products = rerank_products(
         turn,
@@ -1159,12 +1184,11 @@ def answer_by_evidence(turn: Turn) -> AgentReply:
         if matched is None:
             return answer_out_of_scope(turn)
         return AgentReply(
-            text=matched.text.strip(),
+            text=knowledge_sentences(turn, matched)[0],
             confidence=Confidence(0.7, 0.7, emotional(u)),
             understanding=u,
             chunks=[matched],
         )
-    sales = u.intent in (Intent.PRODUCT_QUESTION, Intent.RECOMMENDATION)
     # "Is that covered?", "can I return it?": a question about a policy that names a product is
     # answered by the policy when one matches nearly as well as the product.
     about_policy = bool(POLICY_WORDS.search(turn.text))
@@ -1270,15 +1294,30 @@ def reply_needs_writing(turn: Turn, reply: AgentReply) -> bool:
     return not reply.orders and turn.understanding.intent not in (Intent.GREETING, Intent.HUMAN_REQUEST)
 
 
+def cited_products(turn: Turn, reply: AgentReply) -> list[Product]:
+    """The store's products behind the reply's product cards, in card order, read once per reply
+    (the guardrail and the handoff decision both need them)."""
+    ids = [p["id"] for p in reply.products]
+    if reply.cited_products is None or [str(p.id) for p in reply.cited_products] != ids:
+        found = (
+            {
+                str(p.id): p
+                for p in Product.objects.filter(store=turn.store, id__in=ids).prefetch_related("variants")
+            }
+            if ids
+            else {}
+        )
+        reply.cited_products = [found[i] for i in ids if i in found]
+    return reply.cited_products
+
+
 def apply_guardrails(turn: Turn, reply: AgentReply) -> None:
     """Block a reply with a price, tracking number or protected text the evidence does not back."""
     allowed = guardrails.amounts_in([c.text for c in reply.chunks] + [turn.text])
     for card in reply.products:
         allowed |= {Decimal(card["price"]), Decimal(card["max_price"])}
         allowed |= {Decimal(str(t["price"])) for t in card.get("b2b_price_tiers", [])}
-    products = Product.objects.filter(
-        store=turn.store, id__in=[p["id"] for p in reply.products]
-    ).prefetch_related("variants")
+    products = cited_products(turn, reply)
     for product in products:
         allowed |= {v.price for v in product.variants.all()}
         # The product's own description is store data too ("$8 per box to Canada").
@@ -1312,7 +1351,7 @@ def decide(turn: Turn, reply: AgentReply) -> AgentReply:
         unresolved = conversation.unresolved_turns + 1
     else:
         unresolved = 0
-    products = list(Product.objects.filter(store=turn.store, id__in=[p["id"] for p in reply.products]))
+    products = cited_products(turn, reply)
     at_risk = max(conversation.cart_value, quote_value(turn, products), reply.at_risk_order_value)
     value_at_risk = bool(
         QUOTE_WORDS.search(turn.text)

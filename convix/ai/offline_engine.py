@@ -123,7 +123,7 @@ def relevant_sentences(
         # Ties broken towards earlier sentences (documents lead with their point).
         scores = lexical - np.arange(len(sentences), dtype=np.float32) * 1e-3
     else:
-        scores = embedder.embed(sentences) @ query_vector
+        scores = sentence_vectors(embedder, sentences) @ query_vector
     best = float(scores.max())
     ranked = sorted(range(len(sentences)), key=lambda i: -scores[i])
     keep = [i for i in ranked[:limit] if scores[i] >= best * relative_floor or i == ranked[0]]
