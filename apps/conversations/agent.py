@@ -740,7 +740,7 @@ def describe_product(turn: Turn, product: Product, *, b2b: bool) -> tuple[str, l
         parts.append(" ".join(detail))
     if (product.attributes or {}).get("final_sale") or "final-sale" in (product.tags or []):
         parts.append("It's a Final Sale item, so it can't be returned or exchanged.")
-    quantities = turn.understanding.entities.quantities
+    quantities = asked_quantities(turn, product)
     if b2b and product.b2b_price_tiers:
         if quantities:
             quantity = max(quantities)
@@ -1023,8 +1023,15 @@ def order_text(order: Order, store: Store) -> str:
     )
 
 
+def asked_quantities(turn: Turn, product: Product) -> list[int]:
+    """The quantities in the message, less numbers that are part of the product's name
+    ("Cascade 38" is one backpack, not 38)."""
+    name_numbers = set(re.findall(r"\d+", product.title))
+    return [q for q in turn.understanding.entities.quantities if str(q) not in name_numbers]
+
+
 def quote_value(turn: Turn, products: list[Product]) -> Decimal:
-    quantities = turn.understanding.entities.quantities
+    quantities = asked_quantities(turn, products[0]) if products else []
     if not quantities or not products:
         return Decimal("0")
     quantity = max(quantities)

@@ -57,6 +57,8 @@ def test_product_detail_the_data_does_not_hold_is_not_guessed(scoped):
     assert reply.metadata["confidence"]["factual"] == 0.0
     cascade = Product.objects.get(store=scoped, sku="AP-PCK-38-001")
     assert reply.metadata["evidence"]["products"] == [str(cascade.id)]
+    # "38" is the product's name, not 38 backpacks worth a sales call.
+    assert reply.metadata["handoff_trigger"] == "LOW_CONFIDENCE"
 
 
 def test_product_detail_asked_in_other_words_than_the_data_is_answered(scoped):
@@ -115,6 +117,7 @@ def test_product_description_amounts_pass_the_price_guardrail(scoped):
 def test_one_message_end_to_end_reads_a_bounded_number_of_queries(scoped, django_assert_max_num_queries):
     conversation = services.conversation_start(store=scoped)
     send(scoped, conversation, "hello")  # warm the per-process caches (models, FAQ matcher)
-    with django_assert_max_num_queries(36):
+    # 40 before the agent reused its reads; about two thirds are the pipeline's own ledger writes.
+    with django_assert_max_num_queries(38):
         reply = send(scoped, conversation, "is the Juniper UL 2P tent in stock?")
     assert "Juniper UL 2P" in reply.content
