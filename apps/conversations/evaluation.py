@@ -186,11 +186,17 @@ def evaluate_scenarios(path: Path | None = None) -> dict:
     by_category: dict[str, list[bool]] = defaultdict(list)
     for result in results:
         by_category[result["category"]].append(result["correct"])
+    expected = {s["id"]: bool(s["expect"].get("handoff")) for s in scenarios}
+    handed = [r for r in results if r["handed_off"]]
+    right_handoffs = sum(expected[r["id"]] for r in handed)
     return {
         "dataset": "scenarios",
         "n": len(results),
         "accuracy": round(sum(r["correct"] for r in results) / max(len(results), 1), 4),
         "confidently_wrong": sum(r["confidently_wrong"] for r in results),
+        # Of the conversations handed off, how many should have been; of those that should, how many were.
+        "handoff_precision": round(right_handoffs / max(len(handed), 1), 4),
+        "handoff_recall": round(right_handoffs / max(sum(expected.values()), 1), 4),
         "by_category": {k: round(sum(v) / len(v), 3) for k, v in sorted(by_category.items())},
         "failures": [{k: r[k] for k in ("id", "problems", "reply")} for r in results if not r["correct"]],
     }

@@ -7,6 +7,7 @@ and gets back text. Nothing here invents a fact; every number in a reply is copi
 from __future__ import annotations
 
 import re
+from collections import OrderedDict
 from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
@@ -63,8 +64,32 @@ STOPWORDS = set(
 )
 
 
-def _stems(text: str) -> set[str]:
+def content_stems(text: str) -> set[str]:
+    """The content words of ``text``, cut to five letters (a cheap stem: "returns" meets "returned")."""
     return {w[:5] for w in re.findall(r"[a-z0-9]+", text.lower()) if w not in STOPWORDS and len(w) > 2}
+
+
+_stems = content_stems
+
+
+SENTENCE_CACHE_SIZE = 20000
+# What one shared content word adds to a sentence's cosine similarity when both are blended.
+LEXICAL_WEIGHT = 0.06
+_sentence_cache: OrderedDict[tuple[str, str], np.ndarray] = OrderedDict()
+
+
+def sentence_vectors(embedder, sentences: Sequence[str]) -> np.ndarray:
+    """Embeddings of ``sentences``, from a bounded per-process cache: a store's documents change
+    rarely, so the sentences of the chunks it answers from are embedded once, not per message."""
+    model = getattr(embedder, "model_id", type(embedder).__name__)
+    found = {s: _sentence_cache.get((model, s)) for s in dict.fromkeys(sentences)}
+    missing = [s for s, vector in found.items() if vector is None]
+    if missing:
+        for sentence, vector in zip(missing, embedder.embed(missing), strict=True):
+            found[sentence] = _sentence_cache[(model, sentence)] = vector
+        while len(_sentence_cache) > SENTENCE_CACHE_SIZE:
+            _sentence_cache.popitem(last=False)
+    return np.stack([found[s] for s in sentences])
 
 
 def relevant_sentences(
@@ -76,24 +101,29 @@ def relevant_sentences(
     relative_floor: float = 0.8,
     query_text: str = "",
     ignore_text: str = "",
+    blend: bool = False,
 ) -> list[str]:
     """The sentences of ``text`` most relevant to the query, in their original order.
 
-    Scores by shared words with ``query_text`` when there are any (cheap), otherwise by
-    embedding similarity. Words of ``ignore_text`` (e.g. the product's own name, which every
-    sentence of its description is about) do not count. Keeps the best sentence and others scoring at least
-    ``relative_floor`` of it, up to ``limit``.
+    Default: scores by shared words with ``query_text`` when there are any (cheap), otherwise
+    by embedding similarity. ``blend``: by embedding similarity plus a bonus per shared word,
+    so the sentence that means the question and uses its words wins (policies, where every
+    sentence shares the document's vocabulary). Words of ``ignore_text`` (e.g. the product's
+    own name, which every sentence of its description is about) do not count. Keeps the best
+    sentence and others scoring at least ``relative_floor`` of it, up to ``limit``.
     """
     sentences = split_sentences(text)
     if len(sentences) <= 1:
         return sentences
-    query_stems = _stems(query_text) - _stems(ignore_text)
-    lexical = np.array([len(query_stems & _stems(s)) for s in sentences], dtype=np.float32)
-    if query_stems and lexical.max() > 0:
+    query_stems = content_stems(query_text) - content_stems(ignore_text)
+    lexical = np.array([len(query_stems & content_stems(s)) for s in sentences], dtype=np.float32)
+    if blend:
+        scores = sentence_vectors(embedder, sentences) @ query_vector + LEXICAL_WEIGHT * lexical
+    elif query_stems and lexical.max() > 0:
         # Ties broken towards earlier sentences (documents lead with their point).
         scores = lexical - np.arange(len(sentences), dtype=np.float32) * 1e-3
     else:
-        scores = embedder.embed(sentences) @ query_vector
+        scores = sentence_vectors(embedder, sentences) @ query_vector
     best = float(scores.max())
     ranked = sorted(range(len(sentences)), key=lambda i: -scores[i])
     keep = [i for i in ranked[:limit] if scores[i] >= best * relative_floor or i == ranked[0]]
