@@ -123,9 +123,7 @@ def test_list_rows_are_what_the_conversation_serializer_writes(agent_client, age
         bare = ConversationFactory(store=store, customer=None, subject="")
         Conversation.objects.filter(pk=full.pk).update(last_message_at=now)
         Conversation.objects.filter(pk=bare.pk).update(last_message_at=now - timedelta(minutes=1))
-        expected = [
-            ConversationSerializer(Conversation.objects.get(pk=pk)).data for pk in (full.pk, bare.pk)
-        ]
+        expected = [ConversationSerializer(Conversation.objects.get(pk=pk)).data for pk in (full.pk, bare.pk)]
     rows = agent_client.get(url(store)).json()["results"]
     assert rows == [dict(item) for item in expected]
     assert rows[0]["customer"]["is_b2b"] is True and rows[0]["cart_value"] == "1234.50"
