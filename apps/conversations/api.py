@@ -26,6 +26,7 @@ from convix.api.serializers import validate_query
 from convix.api.views import StoreAPIView
 
 TAG = ["conversations"]
+PAGE_PARAMS = ("cursor", "limit")
 
 
 class ConversationPagination(CursorPagination):
@@ -43,10 +44,10 @@ class ConversationListView(StoreAPIView):
         responses={200: ConversationSerializer(many=True)},
     )
     def get(self, request, store_id):
-        filters = validate_query(ConversationFilterSerializer, request)
-        rows = selectors.conversation_list_rows(
-            store=self.store, filters=selectors.ConversationFilters(**filters)
-        )
+        filters = selectors.ConversationFilters()
+        if any(key not in PAGE_PARAMS for key in request.query_params):  # else nothing to validate
+            filters = selectors.ConversationFilters(**validate_query(ConversationFilterSerializer, request))
+        rows = selectors.conversation_list_rows(store=self.store, filters=filters)
         page = self.paginate_queryset(rows)
         return self.get_paginated_response([conversation_row(row) for row in page])
 

@@ -3,15 +3,23 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 from django.utils import timezone
 
 from apps.conversations.models import Conversation, ConvStatus
+from apps.conversations.serializers import ConversationSerializer
 from apps.handoff.models import Handoff, HandoffStatus
 from convix.tenancy import unscoped
 from tests.api.conftest import error_of
-from tests.factories import ConversationFactory, HandoffFactory, MessageFactory
+from tests.factories import (
+    ChannelFactory,
+    ConversationFactory,
+    CustomerFactory,
+    HandoffFactory,
+    MessageFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -90,6 +98,36 @@ def test_list_query_count_does_not_grow_with_rows(
     # user, membership, page of conversations with their customers: no query per row.
     with django_assert_num_queries(3):
         assert agent_client.get(url(store), {"limit": 7}).status_code == 200
+
+
+def test_list_rows_are_what_the_conversation_serializer_writes(agent_client, agent, store):
+    # The list builds its rows from plain values for speed; each must equal, key for key and
+    # format for format, what ConversationSerializer (the documented schema) writes.
+    now = timezone.now()
+    with unscoped("tests"):
+        full = ConversationFactory(
+            store=store,
+            customer=CustomerFactory(store=store, phone="+15550100", is_b2b=True),
+            channel=ChannelFactory(store=store),
+            channel_type="WHATSAPP",
+            status=ConvStatus.RESOLVED,
+            subject="Bulk order",
+            sentiment=-0.25,
+            intent_score=0.875,
+            last_intent="purchase",
+            cart_value=Decimal("1234.5"),
+            revenue_attributed=Decimal("99.99"),
+            assigned_agent=agent,
+            resolved_at=now.replace(microsecond=0),
+        )
+        bare = ConversationFactory(store=store, customer=None, subject="")
+        Conversation.objects.filter(pk=full.pk).update(last_message_at=now)
+        Conversation.objects.filter(pk=bare.pk).update(last_message_at=now - timedelta(minutes=1))
+        expected = [ConversationSerializer(Conversation.objects.get(pk=pk)).data for pk in (full.pk, bare.pk)]
+    rows = agent_client.get(url(store)).json()["results"]
+    assert rows == [dict(item) for item in expected]
+    assert rows[0]["customer"]["is_b2b"] is True and rows[0]["cart_value"] == "1234.50"
+    assert rows[1]["customer"] is None and rows[1]["channel_id"] is None
 
 
 def test_detail_has_messages_and_handoffs(agent_client, store, conversations):
