@@ -153,7 +153,9 @@ if REDIS_URL:
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
-    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    # Channels' in-memory layer, sweeping expired messages at most once a second instead of on
+    # every send (see convix/channel_layer.py).
+    CHANNEL_LAYERS = {"default": {"BACKEND": "convix.channel_layer.SweepingInMemoryChannelLayer"}}
 
 # --- celery ---------------------------------------------------------------------------------
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL") or REDIS_URL or "memory://"

@@ -436,3 +436,43 @@ def test_widget_endpoints_are_in_the_openapi_schema():
     assert "/v1/widget/{store_id}/config" in paths
     assert "/v1/widget/{store_id}/conversation" in paths
     assert "/v1/widget/{store_id}/message" in paths
+
+
+def test_concurrent_waits_each_get_their_own_reply(live_api, demo_store):
+    """Shoppers posting at once (each request on its own thread, as under Daphne): each ``wait``
+    answers with the reply to its own message, never another shopper's."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from django.db import connection
+    from django.test import Client
+
+    questions = [
+        ("Do you ship to Canada?", "Canad"),
+        ("How long do I have to return something?", "return"),
+        ("Can you recommend a 2 person backpacking tent?", "Tent"),
+        ("What payment methods do you take?", "pay"),
+    ]
+
+    def shopper(question):
+        try:
+            client = Client()
+            token = start(client, live_api)
+            response = post(
+                client, f"{live_api}/message", {"conversation": token, "text": question, "wait": True}
+            )
+            return token, response.status_code, response.json()
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(len(questions)) as pool:
+        results = list(pool.map(shopper, [q for q, _ in questions]))
+    for (question, expected), (token, status, data) in zip(questions, results, strict=True):
+        assert status == 200, data
+        assert data["pending"] is False and data["message"]["text"] == question
+        reply = data["reply"]
+        assert expected.lower() in (reply["text"] + json.dumps(reply.get("products"))).lower(), reply
+        conversation = conversation_of(demo_store, token)
+        with store_scope(demo_store):
+            saved = Message.objects.get(store=demo_store, pk=reply["id"])
+            assert saved.conversation_id == conversation.id
+            assert str(saved.reply_to.message_id) == data["message"]["id"]
