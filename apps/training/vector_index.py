@@ -73,10 +73,14 @@ def ensure_store_indexes(store_id, *, force: bool = False) -> bool:
     """Build the store's partial indexes if it has enough chunks (or ``force``). Idempotent.
 
     Returns True when the store has its own indexes afterwards. Outside a transaction the
-    indexes are built ``CONCURRENTLY`` so retrieval and ingestion go on meanwhile.
+    indexes are built ``CONCURRENTLY`` so retrieval and ingestion go on meanwhile. A store that
+    has both already costs one catalog lookup, not a count of its chunks (this runs after every
+    indexed document).
     """
     store_uuid = uuid.UUID(str(store_id))
     hnsw_name, fts_name = index_names(store_uuid)
+    if store_indexes(store_uuid) == {hnsw_name, fts_name}:
+        return True
     if not force:
         count = TrainingChunk.objects.with_scope(store=store_uuid).count()
         if count < min_chunks():
