@@ -9,7 +9,6 @@ from rest_framework.parsers import JSONParser, MultiPartParser
 from rest_framework.response import Response
 
 from apps.training import selectors, services
-from apps.training.models import TrainingJob
 from apps.training.serializers import (
     TrainingDocCreateSerializer,
     TrainingDocFilterSerializer,
@@ -132,4 +131,6 @@ class TrainingJobView(StoreAPIView):
         tags=TAG, summary="A retraining job's status and outcome", responses={200: TrainingJobSerializer}
     )
     def get(self, request, store_id, job_id):
-        return Response(TrainingJobSerializer(TrainingJob.objects.get(store=self.store, pk=job_id)).data)
+        return Response(
+            TrainingJobSerializer(selectors.training_job_get(store=self.store, job_id=job_id)).data
+        )

@@ -35,7 +35,7 @@ from django.db import connection, transaction
 from django.db.models import Exists, F, OuterRef, Prefetch, Q, QuerySet
 
 from apps.stores.models import Product, ProductVariant, Store
-from apps.training.models import DocType, TrainingChunk, TrainingDoc
+from apps.training.models import DocType, TrainingChunk, TrainingDoc, TrainingJob
 from convix.ai.embeddings import get_embedder
 
 RRF_K = 60
@@ -108,6 +108,11 @@ def doc_get(*, store: Store, doc_id) -> TrainingDoc:
     except ValueError:
         raise TrainingDoc.DoesNotExist("No such document.") from None
     return TrainingDoc.objects.get(store=store, pk=doc_uuid)
+
+
+def training_job_get(*, store: Store, job_id) -> TrainingJob:
+    """One of the store's retraining jobs; another store's raises TrainingJob.DoesNotExist."""
+    return TrainingJob.objects.get(store=store, pk=job_id)
 
 
 # --- knowledge search ----------------------------------------------------------------------
