@@ -95,13 +95,8 @@ class TrainingDocDetailView(StoreAPIView):
         doc = selectors.doc_get(store=self.store, doc_id=doc_id)
         serializer = TrainingDocUpdateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        fields = dict(serializer.validated_data)
-        is_active = fields.pop("is_active", None)
-        if fields:
-            doc = services.doc_update(store=self.store, doc=doc, **fields)
-        if is_active is not None:
-            doc = services.doc_set_active(store=self.store, doc=doc, is_active=is_active)
-        doc.refresh_from_db()
+        doc = services.doc_update(store=self.store, doc=doc, **serializer.validated_data)
+        doc.refresh_from_db()  # indexing may have run on commit (eager Celery)
         return Response(TrainingDocSerializer(doc).data)
 
     @extend_schema(tags=TAG, summary="Delete a document and its chunks (admin)", responses={204: None})
