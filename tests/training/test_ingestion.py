@@ -454,9 +454,13 @@ def test_deactivating_and_deleting_take_effect_in_retrieval_at_once(
     services.doc_set_active(store=in_store, doc=doc, is_active=False)
     assert found() == {other.id}
     assert set(TrainingChunk.objects.filter(doc=doc).values_list("is_active", flat=True)) == {False}
-    # Re-indexing an inactive document keeps its chunks out of retrieval.
-    services.doc_index(store=in_store, doc_id=doc.id)
+    # Re-indexing an inactive document keeps its chunks out of retrieval, new ones included (an
+    # edit, so the indexing writes a new chunk rather than finding the document unchanged).
+    services.doc_update(store=in_store, doc=doc, content=RETURNS_POLICY.replace("45 days", "60 days"))
+    doc = services.doc_index(store=in_store, doc_id=doc.id)
+    assert doc.status == DocStatus.READY
     assert found() == {other.id}
+    assert set(TrainingChunk.objects.filter(doc=doc).values_list("is_active", flat=True)) == {False}
     services.doc_update(store=in_store, doc=doc, is_active=True)
     assert found() == {doc.id, other.id}
     services.doc_delete(store=in_store, doc=doc)
