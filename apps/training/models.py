@@ -75,7 +75,7 @@ class TrainingChunk(models.Model):
     an approximate index gets its own partial HNSW and GIN indexes (``WHERE store_id = ...``),
     so its recall never depends on the other stores in the table; smaller stores are scanned
     exactly through the ``store`` b-trees. There is deliberately no GIN index over every store's
-    full-text vectors (migration 0004): the planner would read a common word's rows in every store.
+    full-text vectors (migration 0005): the planner would read a common word's rows in every store.
     """
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)

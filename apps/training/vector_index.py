@@ -11,7 +11,7 @@ indexes, built over its rows only:
 
 Smaller stores are searched exactly through the ``store_id`` b-trees: at a few thousand rows an
 exact scan takes a couple of milliseconds and has perfect recall. There is no GIN index over
-every store's full-text vectors (dropped by migration 0004): given one, the planner read a
+every store's full-text vectors (dropped by migration 0005): given one, the planner read a
 common word's posting list across all stores (840,000 rows, 430 ms) to answer a 2,000-chunk
 store.
 
