@@ -87,6 +87,7 @@ def main(argv: list[str] | None = None) -> dict:
     from apps.training import services as training
     from apps.training.models import DocType, TrainingChunk, TrainingDoc
     from apps.training.selectors import knowledge_search
+    from convix.ai.chunking import embed_text
     from convix.ai.embeddings import get_embedder
     from convix.ai.understanding import warm_up
     from convix.tenancy import store_scope
@@ -109,10 +110,7 @@ def main(argv: list[str] | None = None) -> dict:
                 training.doc_index(store=store, doc_id=doc.id)
             ingest_seconds = time.perf_counter() - started
             new_chunks = TrainingChunk.objects.filter(store=store, doc__in=docs)
-            texts = [
-                f"{c.title} — {c.section}: {c.text}" if c.section else f"{c.title}: {c.text}"
-                for c in new_chunks
-            ]
+            texts = [embed_text(c.title, c.section, c.text) for c in new_chunks]
             started = time.perf_counter()
             for start in range(0, len(texts), 32):
                 embedder.embed(texts[start : start + 32])
