@@ -31,8 +31,9 @@ What it does, in its own database (``convix_bench``; product data is never touch
 5. ``--shared-index``: replaces the per-store HNSW indexes by one index over the whole table and
    measures recall again, to show why per-store indexes exist.
 
-Prints a table, then one JSON line with every figure. Drops its database unless ``--keep``;
-``--reuse`` measures again on a kept database without generating or indexing.
+Prints a table, then one JSON line with every figure. Drops its database unless ``--keep`` or
+``--reuse``; ``--reuse`` measures again on a kept database without generating it (it migrates it
+and builds missing per-store indexes), and keeps it for the next run.
 """
 
 from __future__ import annotations
@@ -852,7 +853,9 @@ def main(argv: list[str] | None = None) -> dict:
     )
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--keep", action="store_true", help="keep the benchmark database")
-    parser.add_argument("--reuse", action="store_true", help="measure on a kept database (same flags)")
+    parser.add_argument(
+        "--reuse", action="store_true", help="measure on a kept database (same flags) and keep it"
+    )
     parser.add_argument(
         "--shared-index", action="store_true", help="also measure one HNSW index for all stores"
     )
@@ -1017,7 +1020,7 @@ def main(argv: list[str] | None = None) -> dict:
         figures["load_average_end"] = round(os.getloadavg()[0], 2)
     finally:
         connections.close_all()
-        if not args.keep:
+        if not (args.keep or args.reuse):
             drop_database(admin_url, args.database)
     _say(json.dumps(figures, sort_keys=True))
     return figures
