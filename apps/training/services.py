@@ -214,11 +214,15 @@ def doc_set_active(*, store: Store, doc: TrainingDoc, is_active: bool) -> Traini
 
 
 def doc_delete(*, store: Store, doc: TrainingDoc) -> None:
-    """Delete a document and its chunks. A running indexing of it finds it gone and stops."""
+    """Delete a document, its chunks and its uploaded original (once the deletion commits). A
+    running indexing of it finds it gone and stops."""
     _check_owned(store, doc)
     with transaction.atomic():
         TrainingChunk.objects.filter(store=store, doc_id=doc.pk).delete()
         TrainingDoc.objects.filter(store=store, pk=doc.pk).delete()
+        if doc.file:
+            storage, name = doc.file.storage, doc.file.name
+            transaction.on_commit(lambda: storage.delete(name), robust=True)
 
 
 def _check_owned(store: Store, doc: TrainingDoc) -> None:

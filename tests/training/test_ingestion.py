@@ -468,6 +468,21 @@ def test_deactivating_and_deleting_take_effect_in_retrieval_at_once(
     assert not TrainingChunk.objects.filter(doc_id=doc.id).exists()
 
 
+def test_deleting_an_uploaded_document_deletes_its_file(
+    in_store, settings, tmp_path, django_capture_on_commit_callbacks
+):
+    settings.MEDIA_ROOT = tmp_path
+    doc = services.doc_create_from_upload(
+        store=in_store, file_name="care.txt", file_bytes=b"Wash cold. Dry flat."
+    )
+    storage, name = doc.file.storage, doc.file.name
+    assert storage.exists(name)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.doc_delete(store=in_store, doc=doc)
+    assert not storage.exists(name)
+    assert not TrainingDoc.objects.filter(pk=doc.pk).exists()
+
+
 def test_task_for_a_deleted_document_does_nothing(in_store):
     doc = services.doc_create(store=in_store, type=DocType.FAQ, title="Q?", content="A.")
     doc_id = doc.id
