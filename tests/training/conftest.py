@@ -1,11 +1,10 @@
-"""Fixtures for knowledge ingestion and retrieval: the real embedder, a counting wrapper around
-it, a loopback page server and a helper that runs the on-commit indexing tasks."""
+"""Fixtures for knowledge ingestion and retrieval: a counting wrapper around the real embedder,
+a loopback page server, private URLs allowed, and a test body inside store A's scope."""
 
 from __future__ import annotations
 
 import pytest
 
-from convix.ai.embeddings import get_embedder
 from tests.fakes.http_pages import PageServer
 
 
@@ -26,11 +25,6 @@ class CountingEmbedder:
         self.calls += 1
         self.texts.extend(texts)
         return self._inner.embed(texts, *args, **kwargs)
-
-
-@pytest.fixture
-def embedder():
-    return CountingEmbedder(get_embedder())
 
 
 @pytest.fixture

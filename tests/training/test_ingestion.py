@@ -14,6 +14,7 @@ from apps.training.models import DocStatus, DocType, TrainingChunk, TrainingDoc
 from convix.ai.embeddings import get_embedder
 from convix.tenancy import store_scope, unscoped
 from tests.factories import ProductFactory, VariantFactory
+from tests.training.conftest import CountingEmbedder
 from tests.training.files import make_docx, make_pdf
 
 pytestmark = pytest.mark.django_db
@@ -152,9 +153,7 @@ def test_product_catalog_is_one_chunk_per_active_product(in_store, django_captur
     assert chunks_of(doc)[1].id == tent_chunk.id
 
 
-def _counting():
-    from tests.training.conftest import CountingEmbedder
-
+def _counting() -> CountingEmbedder:
     return CountingEmbedder(get_embedder())
 
 
