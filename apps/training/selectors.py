@@ -520,6 +520,8 @@ def product_search(
             product.similarity = None
         return result
 
+    if query_vector is None:
+        query_vector = get_embedder().embed([query])[0]  # once, for every similarity below
     candidate_ids = products.values("id")
     # 1. Exact SKU matches.
     tokens = {token.upper() for token in re.findall(r"[\w-]{4,}", query)}
@@ -532,7 +534,7 @@ def product_search(
         )
     # 2. Semantic similarity of the catalog chunks of the candidates.
     similarities = _product_similarities(
-        store=store, query=query, candidate_ids=candidate_ids, limit=200, query_vector=query_vector
+        store=store, candidate_ids=candidate_ids, limit=200, query_vector=query_vector
     )
     # 3. Words of the query in the title: titles with every word first, then with any word.
     words = re.findall(r"[^\W_]+", query)
@@ -555,7 +557,6 @@ def product_search(
         similarities.update(
             _product_similarities(
                 store=store,
-                query=query,
                 candidate_ids=products.filter(pk__in=missing).values("id"),
                 limit=len(missing),
                 query_vector=query_vector,
@@ -595,11 +596,11 @@ def product_search(
 
 
 def _product_similarities(
-    *, store: Store, query: str, candidate_ids: QuerySet, limit: int, query_vector: np.ndarray | None = None
+    *, store: Store, candidate_ids: QuerySet, limit: int, query_vector: np.ndarray
 ) -> dict[UUID, float]:
     """Cosine similarity of the query to each candidate product's catalog chunk, best ``limit``
     first. Exact (no HNSW): the candidates are already filtered, often to a few hundred."""
-    vector = _vector_literal(query_vector if query_vector is not None else get_embedder().embed([query])[0])
+    vector = _vector_literal(query_vector)
     store_sql = _store_literal(store)
     candidates_sql, candidate_params = candidate_ids.query.sql_with_params()
     sql = (
