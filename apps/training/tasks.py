@@ -69,9 +69,8 @@ def requeue_stuck() -> int:
                 store__is_active=True,
             ).values_list("store_id", "id")
         )
-        for _, doc_id in stuck:
-            # Touch it so the next sweep does not queue it again before this task runs.
-            TrainingDoc.objects.filter(pk=doc_id).update(updated_at=timezone.now())
+        # Touch them so the next sweep does not queue them again before their tasks run.
+        TrainingDoc.objects.filter(pk__in=[doc_id for _, doc_id in stuck]).update(updated_at=timezone.now())
     for store_id, doc_id in stuck:
         index_doc.delay(str(store_id), str(doc_id))
     if stuck:
