@@ -111,6 +111,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "apps.stores.dashboard.dashboard_context",
             ],
         },
     },
@@ -382,6 +383,10 @@ DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Convix <no-reply@convix.loca
 STATIC_URL = "/static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# htmx and Chart.js, installed from the npm registry by scripts/_venv.sh (package-lock.json).
+for _prefix, _package_dist in (("vendor/htmx", "htmx.org/dist"), ("vendor/chartjs", "chart.js/dist")):
+    if (BASE_DIR / "node_modules" / _package_dist).is_dir():
+        STATICFILES_DIRS.append((_prefix, BASE_DIR / "node_modules" / _package_dist))
 WHITENOISE_USE_FINDERS = True
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"

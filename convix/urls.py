@@ -20,7 +20,9 @@ urlpatterns = [
     path("login", RedirectView.as_view(url="/accounts/login/", query_string=True), name="login"),
     path("signup", RedirectView.as_view(url="/accounts/signup/", query_string=True), name="signup"),
     path("accounts/", include("allauth.urls")),
-    path("dashboard", views.dashboard, name="dashboard"),
+    path("pricing", views.pricing, name="pricing"),
+    path("features", views.features, name="features"),
+    path("", include("convix.dashboard_urls")),
     path("admin/", admin.site.urls),
     # --- REST API v1 (convix/api) ---
     path("v1/", include("convix.api.urls")),

@@ -15,6 +15,14 @@ def home(request):
     return render(request, "home.html")
 
 
+def pricing(request):
+    return render(request, "home.html")
+
+
+def features(request):
+    return render(request, "home.html")
+
+
 def health(request):
     """Liveness and database reachability, for load balancers."""
     with connection.cursor() as cursor:

@@ -35,4 +35,21 @@ install_convix() {
       "$VENV/bin/python" -m pip install --quiet -c requirements.lock -e "$target")
     touch "$stamp"
   fi
+  install_assets
+}
+
+# The dashboard's front-end libraries (htmx, Chart.js) come from the npm registry, pinned by
+# package-lock.json, and are served as static files from node_modules/.
+install_assets() {
+  local stamp="$ROOT/node_modules/.convix-installed"
+  if [ -f "$stamp" ] && [ ! "$ROOT/package-lock.json" -nt "$stamp" ]; then
+    return 0
+  fi
+  if ! command -v npm >/dev/null 2>&1; then
+    echo "WARNING: npm not found; the dashboard's charts and live updates need Node.js and npm." >&2
+    return 0
+  fi
+  echo "==> Installing the dashboard's front-end libraries (npm ci)"
+  (cd "$ROOT" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+  touch "$stamp"
 }

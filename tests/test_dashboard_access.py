@@ -57,3 +57,24 @@ def test_user_without_a_store_gets_the_empty_state(client, outsider, store):
 def test_health_reports_database(client):
     response = client.get("/health")
     assert response.json() == {"status": "ok"}
+
+
+def test_switching_to_a_foreign_store_changes_nothing(client, store, other_store, agent):
+    client.force_login(agent)
+    response = client.post("/dashboard/switch-store", {"store": str(other_store.id)})
+    assert response.status_code == 302
+    assert client.session[SESSION_STORE_KEY] != str(other_store.id)
+    assert client.get("/dashboard").context["store"] == store
+
+
+def test_switching_between_own_stores(client, store, other_store, agent):
+    from apps.accounts.models import UserRole
+    from tests.factories import MembershipFactory
+
+    with unscoped("tests"):
+        MembershipFactory(store=other_store, user=agent, role=UserRole.AGENT)
+    client.force_login(agent)
+    client.post("/dashboard/switch-store", {"store": str(other_store.id)})
+    response = client.get("/dashboard")
+    assert response.context["store"] == other_store
+    assert b"Store A" in response.content  # the switcher lists both stores
