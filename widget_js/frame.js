@@ -329,6 +329,29 @@
     scrollDown();
   }
 
+  // A reply being written arrives sentence by sentence (each already checked by the server) into
+  // a draft bubble; the saved message replaces it, or a discard drops it.
+  var drafts = {};
+
+  function streamDelta(stream, text) {
+    var row = drafts[stream];
+    if (!row) {
+      setTyping(false);
+      row = el("div", "cx-row cx-ai cx-draft");
+      row.setAttribute("aria-busy", "true");
+      row.appendChild(el("div", "cx-bubble", ""));
+      ui.log.appendChild(row);
+      drafts[stream] = row;
+    }
+    row.firstChild.textContent += text;
+    scrollDown();
+  }
+
+  function dropDrafts() {
+    Object.keys(drafts).forEach(function (stream) { drafts[stream].remove(); });
+    drafts = {};
+  }
+
   function addNote(text) {
     ui.log.appendChild(el("p", "cx-note", text));
     scrollDown();
@@ -448,7 +471,13 @@
         applyState(data.state || {});
         flush();
       } else if (data.type === "message") {
+        if (data.message.role !== "USER") dropDrafts();
         addBubble(data.message);
+      } else if (data.type === "reply.delta") {
+        streamDelta(data.stream, String(data.text || ""));
+      } else if (data.type === "reply.discard") {
+        dropDrafts();
+        setTyping(true);
       } else if (data.type === "typing") {
         setTyping(!!data.is_typing);
       } else if (data.type === "conversation") {

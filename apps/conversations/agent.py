@@ -9,9 +9,11 @@ provider failure falls back to the offline reply.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import logging
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import lru_cache
@@ -37,6 +39,9 @@ from convix.ai.confidence import (
 from convix.ai.embeddings import get_embedder
 from convix.ai.intents import Intent
 from convix.ai.understanding import Understanding, understand
+
+# Receives a streamed reply's checked sentences; None means "drop what was streamed".
+StreamSink = Callable[[str | None], None]
 
 logger = logging.getLogger(__name__)
 
@@ -1252,8 +1257,15 @@ def message_vector(text: str) -> np.ndarray:
     return get_embedder().embed([text])[0]
 
 
-def run_agent(*, store: Store, conversation: Conversation, message: Message) -> AgentReply:
-    """Decide the reply to ``message``. Reads only; the pipeline saves the result."""
+def run_agent(
+    *, store: Store, conversation: Conversation, message: Message, on_stream: StreamSink | None = None
+) -> AgentReply:
+    """Decide the reply to ``message``. Reads only; the pipeline saves the result.
+
+    ``on_stream`` receives an LLM reply while it is written, sentence by sentence, each sentence
+    checked by the guardrails first (``None`` when the draft must be dropped: a sentence failed).
+    It is used only when the offline decision would not hand off; the saved reply is final.
+    """
     settings = StoreSettings.objects.get(store=store)
     history = list(
         Message.objects.filter(store=store, conversation=conversation, created_at__lte=message.created_at)
@@ -1290,7 +1302,8 @@ def run_agent(*, store: Store, conversation: Conversation, message: Message) -> 
     if provider is not None and reply_needs_writing(turn, reply):
         from apps.conversations.llm import write_with_llm
 
-        reply = write_with_llm(turn, reply, provider) or reply
+        stream = on_stream if on_stream is not None and not decide(turn, copy.copy(reply)).trigger else None
+        reply = write_with_llm(turn, reply, provider, on_stream=stream) or reply
 
     apply_guardrails(turn, reply)
     return decide(turn, reply)
@@ -1318,8 +1331,9 @@ def cited_products(turn: Turn, reply: AgentReply) -> list[Product]:
     return reply.cited_products
 
 
-def apply_guardrails(turn: Turn, reply: AgentReply) -> None:
-    """Block a reply with a price, tracking number or protected text the evidence does not back."""
+def guardrail_violations(turn: Turn, reply: AgentReply, text: str) -> list[str]:
+    """Why ``text`` must not be sent as (part of) ``reply``: a price, tracking number or protected
+    text that the reply's evidence does not back. Empty when it may be sent."""
     allowed = guardrails.amounts_in([c.text for c in reply.chunks] + [turn.text])
     for card in reply.products:
         allowed |= {Decimal(card["price"]), Decimal(card["max_price"])}
@@ -1336,9 +1350,14 @@ def apply_guardrails(turn: Turn, reply: AgentReply) -> None:
     from convix.ai.prompts import prompt_fragments
 
     forbidden = [*prompt_fragments(), turn.store.identity_secret or "", turn.store.api_key or ""]
-    violations = guardrails.check_reply(
-        reply.text, allowed_amounts=allowed, allowed_tracking=tracking, forbidden=forbidden
+    return guardrails.check_reply(
+        text, allowed_amounts=allowed, allowed_tracking=tracking, forbidden=forbidden
     )
+
+
+def apply_guardrails(turn: Turn, reply: AgentReply) -> None:
+    """Block a reply with a price, tracking number or protected text the evidence does not back."""
+    violations = guardrail_violations(turn, reply, reply.text)
     if violations:
         logger.warning("guardrail blocked a reply in store %s: %s", turn.store.id, violations)
         reply.guardrail_violations = violations

@@ -172,6 +172,22 @@ def typing_on_commit(conversation: Conversation, *, is_typing: bool, who: str = 
     send_on_commit(widget_group(conversation.id), {"type": "typing", "is_typing": is_typing, "who": who})
 
 
+def reply_stream(conversation_id, stream_id):
+    """A sink for a reply being written (``agent.StreamSink``): each checked sentence goes to the
+    conversation's widget as ``reply.delta`` at once (no transaction is open while the model
+    writes); ``None`` sends ``reply.discard``. The saved message (``message``) replaces the draft."""
+    group = widget_group(conversation_id)
+    stream = str(stream_id)
+
+    def sink(text: str | None) -> None:
+        if text is None:
+            _send(group, {"type": "reply.discard", "stream": stream})
+        else:
+            _send(group, {"type": "reply.delta", "stream": stream, "text": text})
+
+    return sink
+
+
 def conversation_new_on_commit(conversation: Conversation) -> None:
     send_on_commit(
         dashboard_group(conversation.store_id),

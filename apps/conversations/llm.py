@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import re
 from decimal import Decimal, InvalidOperation
 
 from django.utils import timezone
@@ -68,6 +69,43 @@ TOOLS = [
 ]
 
 
+# A sentence ends at . ! ? or a line break followed by whitespace ("$12.50" and "e.g." inside a
+# word do not end one).
+SENTENCE_END = re.compile(r"(?<=[.!?…])\s+|\n+")
+
+
+class SentenceGate:
+    """Streams a reply on as it is written, one sentence at a time, each checked first.
+
+    ``feed`` takes the model's tokens; every complete sentence goes to ``check`` (the guardrails:
+    the reasons it must not be sent) and, when clean, to ``sink``. The first sentence that fails
+    stops the stream and sends ``None`` (the shopper's draft is dropped; the final reply, checked
+    as a whole, replaces it). Text after the last sentence end waits for the final reply.
+    """
+
+    def __init__(self, sink, check) -> None:
+        self.sink = sink
+        self.check = check
+        self.pending = ""
+        self.sent: list[str] = []
+        self.blocked = False
+
+    def feed(self, token: str) -> None:
+        if self.blocked or not token:
+            return
+        self.pending += token
+        while not self.blocked and (end := SENTENCE_END.search(self.pending)):
+            sentence, self.pending = self.pending[: end.end()], self.pending[end.end() :]
+            if not sentence.strip():
+                continue
+            if self.check(sentence):
+                self.blocked = True
+                self.sink(None)
+                return
+            self.sent.append(sentence)
+            self.sink(sentence)
+
+
 def _decimal(value) -> Decimal | None:
     try:
         return Decimal(str(value)) if value not in (None, "") else None
@@ -75,8 +113,13 @@ def _decimal(value) -> Decimal | None:
         return None
 
 
-def write_with_llm(turn, reply, provider, *, on_token=None):
-    """Let the provider write the reply with tools; None on any provider failure."""
+def write_with_llm(turn, reply, provider, *, on_stream=None):
+    """Let the provider write the reply with tools; None on any provider failure.
+
+    With ``on_stream`` the reply is streamed sentence by sentence through a ``SentenceGate``
+    whose check is the agent's guardrail against the evidence gathered so far (tool results
+    included).
+    """
     from apps.conversations import agent
     from apps.training.selectors import product_search
 
@@ -156,6 +199,19 @@ def write_with_llm(turn, reply, provider, *, on_token=None):
         role = "user" if past.role == "USER" else "assistant"
         messages.append({"role": role, "content": past.content})
     messages.append({"role": "user", "content": turn.text})
+    on_token = None
+    if on_stream is not None:
+        draft = dataclasses.replace(reply)  # its cited products are read again only when they change
+
+        def check(sentence: str) -> list[str]:
+            draft.chunks, draft.products, draft.orders = (
+                evidence["chunks"],
+                evidence["products"],
+                evidence["orders"],
+            )
+            return agent.guardrail_violations(turn, draft, sentence)
+
+        on_token = SentenceGate(on_stream, check).feed
     try:
         result, _ = run_tool_loop(
             provider, messages, tools=TOOLS, execute=execute, max_steps=4, on_token=on_token

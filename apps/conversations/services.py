@@ -195,7 +195,12 @@ def agent_reply(*, store: Store, inbound_id) -> Message | None:
     from apps.conversations.agent import run_agent
 
     try:
-        reply = run_agent(store=store, conversation=conversation, message=inbound.message)
+        reply = run_agent(
+            store=store,
+            conversation=conversation,
+            message=inbound.message,
+            on_stream=events.reply_stream(conversation.id, stream_id=inbound.id),
+        )
     except Exception as error:  # noqa: BLE001 - any agent failure becomes a handoff, never silence
         logger.exception("agent failed on inbound %s", inbound.id)
         return _save_failure_handoff(store, inbound, error)
