@@ -70,7 +70,8 @@ def ask_and_listen(store, text):
 def test_reply_streams_sentence_by_sentence_before_the_saved_message(scoped, llm):
     llm.queue_text(
         "You can return unused gear within 45 days of delivery. Start it from your order page! "
-        "We email you a label."
+        "We email you a label.",
+        chunk_delay=0.25,
     )
     conversation, arrived = ask_and_listen(scoped, "how long do I have to return stuff?")
     assert llm.chat_requests[0].body["stream"] is True
