@@ -32,7 +32,6 @@ from apps.accounts.models import UserRole
 from apps.channels import services as channel_services
 from apps.channels.models import Channel, ChannelStatus, ChannelType
 from apps.channels.services import CHANNEL_SPECS
-from apps.channels.widget.services import allowed_domains
 from apps.stores import services as store_services
 from apps.stores.dashboard import role_at_least
 from apps.stores.middleware import SESSION_STORE_KEY
@@ -81,8 +80,8 @@ def onboarding_progress(store: Store | None) -> dict[str, bool]:
     - customize: its widget looks different from a new store's;
     - channels: a channel has been set up (any channel besides the web widget, or the web widget
       with a successful connection test);
-    - go-live: the web widget is on and a domain it may run on is set (the store's domain or an
-      allowed domain), which the widget needs to appear on the merchant's site.
+    - go-live: the web widget is on and the merchant has confirmed the sites it runs on (the
+      allowed domains the go-live step saves; the widget refuses other sites).
     """
     if store is None:
         return {step.slug: False for step in STEPS}
@@ -98,7 +97,9 @@ def onboarding_progress(store: Store | None) -> dict[str, bool]:
         "channels": channels.filter(
             Q(status=ChannelStatus.CONNECTED) | ~Q(type=ChannelType.WEB_WIDGET), is_active=True
         ).exists(),
-        "go-live": web is not None and web.is_active and bool(allowed_domains(store, store_settings)),
+        "go-live": web is not None
+        and web.is_active
+        and bool(store_settings is not None and store_settings.allowed_domains),
     }
 
 
@@ -791,14 +792,14 @@ class GoLiveForm(forms.Form):
 def go_live(request):
     store = request.store
     store_settings = StoreSettings.objects.get(store=store)
-    form = GoLiveForm(
-        request.POST or None, initial={"domains": "\n".join(store_settings.allowed_domains or [])}
-    )
+    # Suggest the store's own domain until the merchant has confirmed a list.
+    domains = store_settings.allowed_domains or ([store.domain] if store.domain else [])
+    form = GoLiveForm(request.POST or None, initial={"domains": "\n".join(domains)})
     status = 200
     if request.method == "POST":
         if form.is_valid():
             domains = form.cleaned_data["domains"]
-            if not domains and not store.domain:
+            if not domains:
                 form.add_error("domains", "Add the domain of your site so the chat can appear there.")
             else:
                 store_services.store_settings_update(store=store, allowed_domains=domains)
