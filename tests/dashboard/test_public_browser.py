@@ -184,6 +184,7 @@ def journey(base: str) -> None:
             page.fill("input[name=primary_color]", "#0f766e")
             page.click("text=Save and preview")
             expect(page.locator("#ob-customize .ob-alert.ok")).to_contain_text("Widget saved.")
+            expect(page.locator(".ob-step.done")).to_have_count(3)  # the step indicator follows
             preview = page.frame_locator("[data-preview-frame]")
             expect(preview.locator(".cx-row.cx-ai .cx-bubble").first).to_have_text(
                 "Hi from Juniper! Ask about gear or shipping."
