@@ -13,6 +13,7 @@ every step changes the store's setup, so it needs an ADMIN (an AGENT gets 403).
 from __future__ import annotations
 
 import json
+import uuid
 from dataclasses import dataclass
 from functools import wraps
 from pathlib import PurePosixPath
@@ -24,6 +25,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.validators import RegexValidator
 from django.db import transaction
 from django.db.models import Q
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 from rest_framework import serializers as drf_serializers
@@ -747,11 +749,7 @@ def channels(request):
     return _render(request, "onboarding/channels.html", "channels", context, status=status)
 
 
-def _uuid_or_404(value):
-    import uuid
-
-    from django.http import Http404
-
+def _uuid_or_404(value) -> uuid.UUID:
     try:
         return uuid.UUID(str(value))
     except ValueError:

@@ -163,6 +163,15 @@ def test_anonymous_visitor_is_sent_to_log_in(client, path):
     assert response.url == f"/login?next={path}"
 
 
+@pytest.mark.parametrize("path", ["/accounts/password/change/", "/accounts/email/"])
+def test_allauths_other_account_pages_use_the_convix_layout(client, owner, store, path):
+    client.force_login(owner)
+    response = client.get(path)
+    assert response.status_code == 200
+    html = page(response)
+    assert 'class="auth-card"' in html and "css/marketing.css" in html
+
+
 # --- forgot password and email verification ----------------------------------------------------
 
 
