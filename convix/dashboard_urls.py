@@ -16,4 +16,6 @@ urlpatterns = [
     path("", include("apps.channels.dashboard_urls")),
     # /dashboard/settings[/escalation|/team|/billing], /onboarding/<step>
     path("", include("apps.stores.dashboard_urls")),
+    # /onboarding/{connect-store,train-ai,customize,channels,go-live}
+    path("", include("apps.stores.onboarding_urls")),
 ]

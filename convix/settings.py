@@ -213,6 +213,7 @@ ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
 ACCOUNT_USER_MODEL_USERNAME_FIELD = None
 ACCOUNT_EMAIL_VERIFICATION = env_str("ACCOUNT_EMAIL_VERIFICATION", "optional")
 ACCOUNT_LOGOUT_ON_GET = False
+ACCOUNT_ADAPTER = "apps.accounts.adapter.AccountAdapter"
 
 # --- REST API v1 (convix/api) ---------------------------------------------------------------
 JWT_ACCESS_TOKEN_MINUTES = env_int("JWT_ACCESS_TOKEN_MINUTES", 15, minimum=1)

@@ -19,6 +19,11 @@ urlpatterns = [
     path("health", views.health, name="health"),
     path("login", RedirectView.as_view(url="/accounts/login/", query_string=True), name="login"),
     path("signup", RedirectView.as_view(url="/accounts/signup/", query_string=True), name="signup"),
+    path(
+        "forgot-password",
+        RedirectView.as_view(url="/accounts/password/reset/", query_string=True),
+        name="forgot-password",
+    ),
     path("accounts/", include("allauth.urls")),
     path("pricing", views.pricing, name="pricing"),
     path("features", views.features, name="features"),

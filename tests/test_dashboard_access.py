@@ -48,10 +48,11 @@ def test_tampered_session_store_falls_back_to_own_store(client, store, other_sto
 
 
 def test_user_without_a_store_gets_the_empty_state(client, outsider, store):
+    """A signed-in user who belongs to no store is sent to onboarding to connect one."""
     client.force_login(outsider)
     response = client.get("/dashboard")
-    assert response.status_code == 200
-    assert b"No store yet" in response.content
+    assert response.status_code == 302
+    assert response.url == "/onboarding/connect-store"
 
 
 def test_health_reports_database(client):
