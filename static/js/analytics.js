@@ -5,8 +5,7 @@
   "use strict";
 
   const ACCENT = "#2563eb";
-  const ACCENT_SOFT = "rgba(37, 99, 235, 0.12)";
-  const TEAL = "#0d9488";
+    const TEAL = "#0d9488";
   const AMBER = "#d97706";
   const PALETTE = ["#2563eb", "#0d9488", "#d97706", "#db2777", "#2563eb", "#65a30d", "#7c3aed"];
   const GRID = "rgba(17, 24, 39, 0.06)";
@@ -37,40 +36,35 @@
     Chart.defaults.color = "#6b7280";
     Chart.defaults.maintainAspectRatio = false;
     Chart.defaults.plugins.legend.labels.boxWidth = 12;
+    if (window.matchMedia && window.matchMedia("(prefers-reduced-motion: reduce)").matches) {
+      Chart.defaults.animation = false;
+    }
 
     draw("chart-volume", {
-      type: "line",
+      type: "bar",
       data: {
         labels: d.volume.labels,
         datasets: [
           {
+            type: "line",
             label: "Conversations",
             data: d.volume.conversations,
             borderColor: ACCENT,
-            backgroundColor: ACCENT_SOFT,
-            fill: true,
-            tension: 0.3,
+            backgroundColor: ACCENT,
+            cubicInterpolationMode: "monotone",
             pointRadius: 2,
-            yAxisID: "y",
+            order: 0,
           },
           {
             label: "Messages",
             data: d.volume.messages,
-            borderColor: TEAL,
-            backgroundColor: TEAL,
-            borderDash: [4, 4],
-            tension: 0.3,
-            pointRadius: 0,
-            yAxisID: "y1",
+            backgroundColor: "rgba(13, 148, 136, 0.22)",
+            borderRadius: 3,
+            order: 1,
           },
         ],
       },
-      options: {
-        interaction: { mode: "index", intersect: false },
-        scales: Object.assign(axes(), {
-          y1: { beginAtZero: true, position: "right", grid: { display: false }, ticks: { precision: 0 } },
-        }),
-      },
+      options: { interaction: { mode: "index", intersect: false }, scales: axes() },
     });
 
     draw("chart-channels", {
@@ -119,7 +113,7 @@
             borderColor: AMBER,
             backgroundColor: "rgba(217, 119, 6, 0.12)",
             fill: true,
-            tension: 0.3,
+            cubicInterpolationMode: "monotone",
             pointRadius: 2,
           },
         ],
