@@ -76,6 +76,9 @@ def analytics(request):
     context = {
         "days": days,
         "interval": interval,
+        # A grouping the member chose is kept when the range changes; otherwise each range has
+        # its own default (90 days read best by week).
+        "interval_chosen": _choice(form, "interval", None),
         "ranges": RANGES,
         "overview": overview,
         "has_activity": bool(overview["conversations"] or overview["messages"]),

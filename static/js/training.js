@@ -22,6 +22,16 @@
   }
 
   function setUpPollingErrors() {
+    // A poll answered by another page (the session expired: the log-in page) is not swapped
+    // into the list; the page reloads, which shows the log-in page itself.
+    document.body.addEventListener("htmx:beforeSwap", (event) => {
+      if (!event.target || event.target.id !== "training-status") return;
+      const answeredBy = (event.detail.xhr && event.detail.xhr.responseURL) || "";
+      if (answeredBy && new URL(answeredBy).pathname !== "/dashboard/training/status") {
+        event.detail.shouldSwap = false;
+        window.location.reload();
+      }
+    });
     document.body.addEventListener("htmx:responseError", markError);
     document.body.addEventListener("htmx:sendError", markError);
     document.body.addEventListener("htmx:afterSwap", (event) => {

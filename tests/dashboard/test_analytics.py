@@ -174,6 +174,9 @@ def test_period_picker(owner_client, store, activity):
     assert all(label.startswith("Week of") for label in chart_data(quarter)["volume"]["labels"])
     by_day = owner_client.get(PAGE, {"days": "90", "interval": "day"})
     assert by_day.context["interval"] == "day" and len(chart_data(by_day)["volume"]["labels"]) in (90, 91)
+    # A grouping the member chose is kept when the range changes; the default one is not.
+    assert 'name="interval" value="day"' in by_day.content.decode().split('aria-label="Grouping"')[0]
+    assert 'type="hidden" name="interval"' not in quarter.content.decode()
     # Unknown values fall back to 30 days by day.
     odd = owner_client.get(PAGE, {"days": "365", "interval": "hour"})
     assert odd.status_code == 200 and (odd.context["days"], odd.context["interval"]) == (30, "day")

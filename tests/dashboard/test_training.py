@@ -430,6 +430,45 @@ def test_another_stores_document_is_404_and_unchanged(owner_client, other_doc):
     assert "Store B's secret FAQ" not in owner_client.get(INDEX).content.decode()
 
 
+def test_a_form_without_its_csrf_token_is_refused(owner, store):
+    from django.test import Client
+
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(owner)
+    assert 'name="csrfmiddlewaretoken"' in client.get(INDEX).content.decode()
+    response = client.post(add("faq"), {"title": "Q?", "content": "A."})
+    assert response.status_code == 403
+    assert docs_of(store) == []
+
+
+def test_editing_a_web_page_refuses_a_private_address(owner_client, store):
+    with unscoped("tests"):
+        doc = TrainingDocFactory(
+            store=store,
+            type=DocType.URL,
+            title="Care guide",
+            content="",
+            source_url="https://shop.example.com/care",
+        )
+    before = snapshot(doc)
+    response = owner_client.post(
+        doc_url(doc, "edit"), {"title": "Care guide", "source_url": "http://192.168.1.10/"}
+    )
+    assert response.status_code == 400
+    assert "resolves to a private or reserved address" in response.content.decode()
+    assert snapshot(doc) == before
+    with unscoped("tests"):
+        assert TrainingDoc.objects.get(pk=doc.pk).source_url == "https://shop.example.com/care"
+
+
+def test_the_product_catalog_is_not_edited_by_hand(owner_client, store):
+    with unscoped("tests"):
+        doc = TrainingDocFactory(store=store, type=DocType.PRODUCT_CATALOG, title="Catalog", content="")
+    response = owner_client.get(doc_url(doc, "edit"))
+    assert response.status_code == 302 and response["Location"] == INDEX
+    assert ">Edit</a>" not in owner_client.get(INDEX).content.decode()
+
+
 def test_get_on_a_write_endpoint_is_not_allowed(owner_client, faq):
     assert owner_client.get(add("faq")).status_code == 405
     assert owner_client.get(doc_url(faq, "active")).status_code == 405
