@@ -221,6 +221,46 @@ def test_upload_of_a_markdown_file_is_indexed_and_kept(
     assert doc.id in search_doc_ids(store, "warranty on tent poles")
 
 
+@pytest.mark.parametrize("kind", ["pdf", "docx", "html", "txt"])
+def test_upload_of_each_supported_format_is_indexed(
+    owner_client, store, kind, django_capture_on_commit_callbacks
+):
+    from tests.training.files import CARE_GUIDE_SECTIONS, make_docx, make_pdf
+
+    files = {
+        "pdf": ("care.pdf", make_pdf(), "application/pdf"),
+        "docx": (
+            "care.docx",
+            make_docx(title="Down Care Guide", sections=CARE_GUIDE_SECTIONS),
+            "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        ),
+        "html": (
+            "care.html",
+            b"<html><head><title>Down Care Guide</title></head><body><h1>Down Care Guide</h1>"
+            b"<p>Tumble dry on low heat with two clean tennis balls until no clumps remain.</p></body></html>",
+            "text/html",
+        ),
+        "txt": (
+            "care.txt",
+            b"Tumble dry on low heat with two clean tennis balls until no clumps remain.",
+            "text/plain",
+        ),
+    }
+    name, data, content_type = files[kind]
+    with django_capture_on_commit_callbacks(execute=True):
+        response = owner_client.post(add("upload"), {"file": SimpleUploadedFile(name, data, content_type)})
+    assert response.status_code == 302
+    (doc,) = docs_of(store)
+    assert (doc.type, doc.file_name, doc.status, doc.file_size) == (
+        DocType.MANUAL,
+        name,
+        DocStatus.READY,
+        len(data),
+    )
+    assert doc.chunk_count >= 1
+    assert doc.id in search_doc_ids(store, "tumble dry with tennis balls")
+
+
 def test_oversized_upload_is_refused(owner_client, store, settings):
     settings.API_MAX_UPLOAD_BYTES = 2048
     upload = SimpleUploadedFile("big.txt", b"x" * 2049, "text/plain")
