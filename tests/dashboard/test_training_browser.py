@@ -28,6 +28,7 @@ from django.utils import timezone
 
 from convix.celery import app as celery_app
 from convix.tenancy import store_scope, unscoped
+from tests.widget.conftest import committed  # noqa: F401 - the fixture: committed rows, deleted after
 
 SCREENSHOTS = Path(settings.BASE_DIR) / "tests" / "artifacts" / "screenshots"
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -86,23 +87,7 @@ def live_server_url(django_db_setup, django_db_blocker):
 
 
 @pytest.fixture
-def committed(django_db_setup, django_db_blocker):
-    """Database access outside a test transaction; the stores and users made here are deleted
-    after (the live server reads committed rows only)."""
-    from apps.accounts.models import User
-    from apps.stores.models import Store
-
-    with django_db_blocker.unblock():
-        stores_before = set(Store.objects.values_list("id", flat=True))
-        users_before = set(User.objects.values_list("id", flat=True))
-        yield
-        with unscoped("tests"):
-            Store.objects.exclude(id__in=stores_before).delete()
-            User.objects.exclude(id__in=users_before).delete()
-
-
-@pytest.fixture
-def shop(committed):
+def shop(committed):  # noqa: F811 - the imported fixture
     """A store with a few indexed documents (one that failed) and a month of conversations."""
     from apps.conversations.models import Conversation, ConvStatus, Message, MessageRole
     from apps.handoff.models import Handoff, HandoffTrigger
