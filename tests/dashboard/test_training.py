@@ -261,6 +261,16 @@ def test_upload_of_each_supported_format_is_indexed(
     assert doc.id in search_doc_ids(store, "tumble dry with tennis balls")
 
 
+def test_an_unreadable_file_is_listed_as_failed_with_its_reason(owner_client, store):
+    upload = SimpleUploadedFile("broken.pdf", b"%PDF-1.4 this is not really a PDF", "application/pdf")
+    response = owner_client.post(add("upload"), {"file": upload}, follow=True)
+    (doc,) = docs_of(store)
+    assert doc.status == DocStatus.FAILED and doc.status_reason
+    body = response.content.decode()
+    assert "was added but cannot be indexed" in body
+    assert 'data-status="FAILED"' in body and "hx-trigger" not in body
+
+
 def test_oversized_upload_is_refused(owner_client, store, settings):
     settings.API_MAX_UPLOAD_BYTES = 2048
     upload = SimpleUploadedFile("big.txt", b"x" * 2049, "text/plain")
