@@ -1,3 +1,7 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns = []
+from apps.analytics import views
+
+urlpatterns = [
+    path("dashboard/analytics", views.analytics, name="dashboard-analytics"),
+]

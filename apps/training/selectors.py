@@ -614,3 +614,24 @@ def _product_similarities(
     with connection.cursor() as cursor:
         cursor.execute(sql, [vector, DocType.PRODUCT_CATALOG.value, *candidate_params, limit])
         return {row[0]: float(row[1]) for row in cursor.fetchall()}
+
+
+# --- dashboard: the training manager's status ---------------------------------------------------
+
+
+def doc_status_counts(*, store: Store) -> dict[str, int]:
+    """How many of the store's documents are in each DocStatus (every status present, 0 if none),
+    in one query."""
+    from django.db.models import Count
+
+    from apps.training.models import DocStatus
+
+    counts = dict.fromkeys(DocStatus.values, 0)
+    for row in TrainingDoc.objects.filter(store=store).values("status").annotate(count=Count("id")):
+        counts[row["status"]] = row["count"]
+    return counts
+
+
+def training_job_latest(*, store: Store) -> TrainingJob | None:
+    """The store's most recent retraining job, or None."""
+    return TrainingJob.objects.filter(store=store).order_by("-created_at").first()

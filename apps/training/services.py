@@ -557,3 +557,20 @@ def training_job_run(*, store: Store, job_id) -> None:
     TrainingJob.objects.filter(store=store, pk=job_id).update(
         status=JobStatus.DONE, result=result, finished_at=timezone.now()
     )
+
+
+# --- dashboard: retrain one document -----------------------------------------------------------
+
+
+def doc_reindex_request(*, store: Store, doc: TrainingDoc) -> TrainingDoc:
+    """Queue one document's indexing again (the training manager's "Retrain" on a row): it goes
+    back to QUEUED and ``ingest.index_doc`` runs on commit. Unchanged chunks keep their
+    embeddings; a FAILED document (an unreachable page, say) gets another attempt."""
+    _check_owned(store, doc)
+    with transaction.atomic():
+        TrainingDoc.objects.filter(store=store, pk=doc.pk).update(
+            status=DocStatus.QUEUED, status_reason="", progress=0, updated_at=timezone.now()
+        )
+        doc.status, doc.status_reason, doc.progress = DocStatus.QUEUED, "", 0
+        _schedule_index(doc)
+    return doc
