@@ -21,6 +21,22 @@ def pytest_configure(config):
         embedded_pg.start()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def fast_password_hashing():
+    """Tests create many users: hash their passwords cheaply (the product keeps its hashers)."""
+    from django.conf import settings
+    from django.contrib.auth.hashers import get_hashers, get_hashers_by_algorithm
+
+    hashers = settings.PASSWORD_HASHERS
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    get_hashers.cache_clear()
+    get_hashers_by_algorithm.cache_clear()
+    yield
+    settings.PASSWORD_HASHERS = hashers
+    get_hashers.cache_clear()
+    get_hashers_by_algorithm.cache_clear()
+
+
 @pytest.fixture
 def no_scope():
     """Run the test body with store scoping disabled (set-up and assertions only)."""
