@@ -307,14 +307,21 @@ def test_agent_cannot_change_escalation(agent_client, store):
     assert response.status_code == 403
     store_settings = settings_of(store)
     assert store_settings.confidence_threshold == before
-    assert store_settings.zendesk_api_token == ""
+    assert not store_settings.zendesk_api_token
 
 
 # --- team ---------------------------------------------------------------------------------------
 
 
-def invite(client, email, role="ADMIN"):
-    return client.post("/dashboard/settings/team/invite", {"email": email, "role": role})
+@pytest.fixture
+def invite(django_capture_on_commit_callbacks):
+    """Post the invite form; the email goes out on commit, as in production."""
+
+    def post(client, email, role="ADMIN"):
+        with django_capture_on_commit_callbacks(execute=True):
+            return client.post("/dashboard/settings/team/invite", {"email": email, "role": role})
+
+    return post
 
 
 def link_path() -> str:
@@ -334,7 +341,7 @@ def test_team_page_lists_members_with_roles(owner_client, admin_user, agent):
     assert "Send invitation" in html
 
 
-def test_admin_sees_the_team_but_cannot_change_it(admin_client_, growth_store, agent):
+def test_admin_sees_the_team_but_cannot_change_it(admin_client_, growth_store, agent, invite):
     page = admin_client_.get("/dashboard/settings/team")
     assert page.status_code == 200
     assert b"Only owners can invite people" in page.content
@@ -349,7 +356,7 @@ def test_admin_sees_the_team_but_cannot_change_it(admin_client_, growth_store, a
     assert memberships(growth_store)["agent@store-a.example"] == UserRole.AGENT
 
 
-def test_invitation_for_a_new_user_end_to_end(owner_client, growth_store):
+def test_invitation_for_a_new_user_end_to_end(owner_client, growth_store, invite):
     response = invite(owner_client, "New.Hire@Example.com", "ADMIN")
     assert response.status_code == 302
     assert len(mail.outbox) == 1
@@ -388,7 +395,7 @@ def test_invitation_for_a_new_user_end_to_end(owner_client, growth_store):
     assert b"already been used" in again.content
 
 
-def test_invitation_for_an_existing_user(owner_client, growth_store, outsider):
+def test_invitation_for_an_existing_user(owner_client, growth_store, outsider, invite):
     invite(owner_client, outsider.email, "AGENT")
     path = link_path()
     visitor = Client()
@@ -401,7 +408,7 @@ def test_invitation_for_an_existing_user(owner_client, growth_store, outsider):
     assert visitor.get("/dashboard").context["store"] == growth_store
 
 
-def test_an_invitation_for_someone_else_is_refused(owner_client, growth_store, outsider):
+def test_an_invitation_for_someone_else_is_refused(owner_client, growth_store, outsider, invite):
     invite(owner_client, "someone.else@example.com", "ADMIN")
     path = link_path()
     visitor = Client()
@@ -412,7 +419,9 @@ def test_an_invitation_for_someone_else_is_refused(owner_client, growth_store, o
     assert outsider.email not in memberships(growth_store)
 
 
-def test_a_link_with_another_store_or_key_is_not_found(owner_client, growth_store, other_store, outsider):
+def test_a_link_with_another_store_or_key_is_not_found(
+    owner_client, growth_store, other_store, outsider, invite
+):
     invite(owner_client, outsider.email)
     path = link_path()
     key = path.split("/")[-1]
@@ -424,7 +433,7 @@ def test_a_link_with_another_store_or_key_is_not_found(owner_client, growth_stor
     assert outsider.email not in memberships(other_store)
 
 
-def test_a_withdrawn_invitation_is_refused(owner_client, growth_store, outsider):
+def test_a_withdrawn_invitation_is_refused(owner_client, growth_store, outsider, invite):
     invite(owner_client, outsider.email)
     path = link_path()
     with unscoped("tests"):
@@ -440,7 +449,7 @@ def test_a_withdrawn_invitation_is_refused(owner_client, growth_store, outsider)
     assert outsider.email not in memberships(growth_store)
 
 
-def test_a_new_invitation_replaces_the_open_one(owner_client, growth_store, outsider):
+def test_a_new_invitation_replaces_the_open_one(owner_client, growth_store, outsider, invite):
     invite(owner_client, outsider.email, "AGENT")
     first = link_path()
     invite(owner_client, outsider.email, "ADMIN")
@@ -452,7 +461,7 @@ def test_a_new_invitation_replaces_the_open_one(owner_client, growth_store, outs
     assert memberships(growth_store)[outsider.email] == UserRole.ADMIN
 
 
-def test_invite_errors_are_shown(owner_client, growth_store, agent):
+def test_invite_errors_are_shown(owner_client, growth_store, agent, invite):
     response = invite(owner_client, agent.email)
     assert response.status_code == 400
     assert b"is already a member of this store" in response.content
@@ -462,7 +471,7 @@ def test_invite_errors_are_shown(owner_client, growth_store, agent):
     assert len(mail.outbox) == 0
 
 
-def test_invitations_respect_the_plans_seats(owner_client, store, agent):
+def test_invitations_respect_the_plans_seats(owner_client, store, agent, invite):
     """Starter has 2 seats: the owner and the agent take them."""
     response = invite(owner_client, "third@example.com")
     assert response.status_code == 400
@@ -522,7 +531,7 @@ def test_members_of_another_store_are_not_found(owner_client, growth_store, othe
     assert memberships(other_store)[other_owner.email] == UserRole.OWNER
 
 
-def test_agent_cannot_touch_the_team(agent_client, growth_store, owner):
+def test_agent_cannot_touch_the_team(agent_client, growth_store, owner, invite):
     own = membership_of(growth_store, owner)
     assert agent_client.get("/dashboard/settings/team").status_code == 403
     assert invite(agent_client, "x@example.com").status_code == 403
@@ -573,7 +582,7 @@ def test_only_the_owner_changes_the_plan(request, store, persona):
     assert store.plan_tier == PlanTier.STARTER
 
 
-def test_new_users_have_no_store_access_until_they_accept(growth_store, owner_client):
+def test_new_users_have_no_store_access_until_they_accept(growth_store, owner_client, invite):
     invite(owner_client, "later@example.com")
     user = User.objects.create_user(email="later@example.com", password="a-long-Passphrase-42")
     client = Client()
