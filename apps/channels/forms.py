@@ -97,7 +97,7 @@ class ChannelForm(forms.Form):
             else:
                 field = forms.CharField(label=label, required=False, max_length=500, help_text=help_text)
                 if isinstance(public.get(key), str):
-                    self.initial.setdefault(key, public[key])
+                    self.initial.setdefault(f"config_{key}", public[key])
             field.is_secret = key in spec.secrets
             self.fields[f"config_{key}"] = field
 

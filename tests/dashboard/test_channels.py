@@ -315,7 +315,7 @@ def test_removing_a_channel_asks_first(admin_client_, store, whatsapp):
 
 def test_web_widget_setup_shows_the_embed_snippet(owner_client, store, web_widget):
     html = owner_client.get(f"/dashboard/channels/{web_widget.id}").content.decode()
-    assert f'data-store="{store.id}"' in html
+    assert f"data-store=&quot;{store.id}&quot;" in html  # the snippet, escaped as text
     assert "/widget.js" in html
 
 
@@ -339,7 +339,7 @@ def widget_data(**changes) -> dict:
 def test_widget_customizer_shows_the_real_frame_and_snippet(admin_client_, store, web_widget):
     html = admin_client_.get("/dashboard/widget").content.decode()
     assert f'src="/widget/frame/{store.id}#origin=' in html
-    assert f'data-store="{store.id}"' in html
+    assert f"data-store=&quot;{store.id}&quot;" in html  # the snippet, escaped as text
     assert 'value="#2563eb"' in html
 
 
@@ -369,14 +369,17 @@ def test_saved_widget_settings_reach_the_public_widget_config(admin_client_, cli
 
 def test_widget_errors_are_shown_and_nothing_is_saved(owner_client, store, web_widget):
     response = owner_client.post(
-        "/dashboard/widget",
-        widget_data(primary_color="red", avatar_url="javascript:alert(1)", launcher_text=""),
+        "/dashboard/widget", widget_data(primary_color="red", avatar_url="javascript:x")
     )
     assert response.status_code == 400
     errors = response.context["form"].errors
-    assert "primary_color" in errors
-    assert "avatar_url" in errors
-    assert errors["launcher_text"] == ["This field is required."]
+    assert errors["primary_color"] == ["This value does not match the required pattern."]
+    assert errors["avatar_url"] == ["Enter a valid URL."]
+    assert b"Enter a valid URL." in response.content
+    response = owner_client.post("/dashboard/widget", widget_data(launcher_text=""))
+    assert response.status_code == 400
+    assert response.context["form"].errors["launcher_text"] == ["This field is required."]
     store_settings = settings_of(store)
     assert store_settings.primary_color == "#2563eb"
     assert store_settings.launcher_text == "Chat with us"
+    assert store_settings.avatar_url == ""
