@@ -151,3 +151,16 @@ def journey(base: str, store_id: str, whatsapp_id: str) -> None:
             expect(page.locator("#channel-status")).to_contain_text("tested")
         finally:
             browser.close()
+
+
+@pytest.mark.django_db
+def test_customizer_page_loads_its_script_and_the_frame(owner_client, store):
+    """Also makes pytest-django set up the test database when this module runs alone (it sets
+    up only the databases that the collected tests mark)."""
+    from apps.channels import services
+
+    with unscoped("tests"):
+        services.channel_create(store=store, type=ChannelType.WEB_WIDGET)
+    html = owner_client.get("/dashboard/widget").content.decode()
+    assert "/static/js/customizer.js" in html
+    assert f'id="widget-preview" title="Widget preview" src="/widget/frame/{store.id}#origin=' in html
