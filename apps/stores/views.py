@@ -255,7 +255,7 @@ def billing_context(request, *, plan_form=None) -> dict:
         ("monthly_conversations", "Conversations this month"),
         ("training_docs", "Training documents"),
         ("channels", "Channels"),
-        ("seats", "Seats (members and open invitations)"),
+        ("seats", "Seats"),
     ):
         limit = getattr(limits, key)
         percent = min(100, round(usage[key] * 100 / limit)) if limit else 0

@@ -550,7 +550,7 @@ def test_billing_shows_usage_against_limits(admin_client_, store, agent):
     assert page.status_code == 200
     rows = {row["label"]: (row["used"], row["limit"]) for row in page.context["usage_rows"]}
     assert rows["Channels"] == (1, 2)
-    assert rows["Seats (members and open invitations)"] == (3, 2)  # owner, agent, admin
+    assert rows["Seats"] == (3, 2)  # owner, agent, admin
     assert rows["Conversations this month"] == (0, 500)
     assert b"Only owners can change the plan." in page.content
 

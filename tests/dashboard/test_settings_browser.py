@@ -74,6 +74,16 @@ def test_customizer_preview_and_settings_pages_in_chromium(live_server_url, shop
         assert StoreSettings.objects.get(store=store).primary_color == "#db2777"
 
 
+def screenshot(page, name: str) -> None:
+    """The whole page, taken with a viewport as tall as the page (a full-page capture would cut
+    the shell's 100vh sidebar short)."""
+    size = page.viewport_size
+    height = page.evaluate("() => document.documentElement.scrollHeight")
+    page.set_viewport_size({"width": size["width"], "height": max(size["height"], height)})
+    page.screenshot(path=str(SCREENSHOTS / name))
+    page.set_viewport_size(size)
+
+
 def journey(base: str, store_id: str, whatsapp_id: str) -> None:
     from playwright.sync_api import expect, sync_playwright
 
@@ -107,7 +117,7 @@ def journey(base: str, store_id: str, whatsapp_id: str) -> None:
             expect(page.locator("#draft-state")).to_contain_text("Unsaved changes")
             page.check("#preview-after-hours")
             expect(preview.locator(".cx-notice")).to_be_visible()
-            page.screenshot(path=str(SCREENSHOTS / "dashboard-widget.png"), full_page=True)
+            screenshot(page, "dashboard-widget.png")
             # Not saved yet: a fresh copy of the real widget still has the old color.
             widget = context.new_page()
             widget.goto(f"{base}/widget/frame/{store_id}")
@@ -129,7 +139,7 @@ def journey(base: str, store_id: str, whatsapp_id: str) -> None:
             tablet_page = tablet.new_page()
             tablet_page.goto(f"{base}/dashboard/widget")
             expect(tablet_page.frame_locator("#widget-preview").locator(".cx-header")).to_be_visible()
-            tablet_page.screenshot(path=str(SCREENSHOTS / "dashboard-widget-tablet.png"), full_page=True)
+            screenshot(tablet_page, "dashboard-widget-tablet.png")
             tablet.close()
 
             # The other pages, for people to look at.
@@ -143,7 +153,7 @@ def journey(base: str, store_id: str, whatsapp_id: str) -> None:
             ):
                 page.goto(f"{base}{path}")
                 expect(page.locator(ready).first).to_be_visible()
-                page.screenshot(path=str(SCREENSHOTS / f"dashboard-{name}.png"), full_page=True)
+                screenshot(page, f"dashboard-{name}.png")
 
             # Test connection through htmx updates the status in place.
             page.goto(f"{base}/dashboard/channels/{whatsapp_id}")
