@@ -222,7 +222,8 @@
       config.business_hours = { is_open: !draft.notice, notice: draft.notice.slice(0, 1000) };
     }
     applyAppearance();
-    tell({ type: "state", state: isOpen ? "open" : "closed", position: config.position });
+    if (draft.open === true && !isOpen) setOpen(true, true);
+    else tell({ type: "state", state: isOpen ? "open" : "closed", position: config.position });
   }
 
   function renderHeader() {
@@ -234,7 +235,9 @@
     ui.subtitle.textContent = text;
   }
 
-  function setOpen(open) {
+  /* ``quiet``: open or close without moving the keyboard focus (the customizer's preview must
+   * not pull the merchant's focus out of the form). */
+  function setOpen(open, quiet) {
     if (!ui.panel) return;
     isOpen = open;
     ui.panel.hidden = !open;
@@ -245,8 +248,8 @@
       unread = 0;
       renderBadge();
       scrollDown();
-      setTimeout(function () { ui.input.focus(); }, 30);
-    } else {
+      if (!quiet) setTimeout(function () { ui.input.focus(); }, 30);
+    } else if (!quiet) {
       setTimeout(function () { ui.launcher.focus(); }, 30);
     }
   }

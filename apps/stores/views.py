@@ -260,9 +260,34 @@ def billing_context(request, *, plan_form=None) -> dict:
         limit = getattr(limits, key)
         percent = min(100, round(usage[key] * 100 / limit)) if limit else 0
         level = "bad" if limit and usage[key] >= limit else "warn" if percent >= 80 else "ok"
-        rows.append({"label": label, "used": usage[key], "limit": limit, "percent": percent, "level": level})
+        rows.append(
+            {
+                "label": label,
+                "used": usage[key],
+                "limit": limit,
+                "used_text": f"{usage[key]:,}",
+                "limit_text": f"{limit:,}" if limit else "unlimited",
+                "percent": percent,
+                "level": level,
+            }
+        )
+
+    def amount(value, noun: str) -> str:
+        return f"{value:,} {noun}" if value is not None else f"Unlimited {noun}"
+
     plans = [
-        {"tier": tier, "label": label, "limits": PLAN_LIMITS[tier], "is_current": tier == store.plan_tier}
+        {
+            "tier": tier,
+            "label": label,
+            "price": PLAN_LIMITS[tier].monthly_price_usd,
+            "features": [
+                amount(PLAN_LIMITS[tier].monthly_conversations, "conversations a month"),
+                amount(PLAN_LIMITS[tier].channels, "channels"),
+                amount(PLAN_LIMITS[tier].training_docs, "training documents"),
+                amount(PLAN_LIMITS[tier].seats, "seats"),
+            ],
+            "is_current": tier == store.plan_tier,
+        }
         for tier, label in PlanTier.choices
     ]
     return {

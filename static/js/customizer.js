@@ -68,8 +68,7 @@
     if (!ready) {
       ready = true;
       stage && stage.classList.add("is-ready");
-      update();
-      post({ type: "open" });
+      post({ type: "preview", config: Object.assign(draft(), { open: true }) });
     }
   });
   update();
