@@ -19,6 +19,7 @@
   var agentName = "";
   var seen = {};
   var ui = {};
+  var pendingPreview = null;
 
   function findParentOrigin() {
     if (window.parent === window) return null;
@@ -40,6 +41,9 @@
     if (data.type === "open") setOpen(true);
     else if (data.type === "close") setOpen(false);
     else if (data.type === "layout") document.body.classList.toggle("cx-mobile", !!data.mobile);
+    // The dashboard's widget customizer (a Convix page, never a merchant's host page) previews
+    // unsaved appearance changes in this frame only; nothing is saved from here.
+    else if (data.type === "preview" && parentOrigin === location.origin) preview(data.config);
   });
 
   function el(tag, className, text) {
@@ -94,8 +98,6 @@
 
   function build() {
     var root = document.getElementById("app");
-    document.documentElement.style.setProperty("--cx-primary", config.primary_color || "#2563eb");
-    document.body.classList.toggle("cx-left", config.position === "left");
 
     ui.launcher = el("button", "cx-launcher");
     ui.launcher.type = "button";
@@ -115,12 +117,10 @@
     ui.panel.hidden = true;
 
     var header = el("header", "cx-header");
-    if (config.avatar_url) {
-      var avatar = el("img", "cx-avatar");
-      avatar.alt = "";
-      avatar.src = config.avatar_url;
-      header.appendChild(avatar);
-    }
+    ui.avatar = el("img", "cx-avatar");
+    ui.avatar.alt = "";
+    ui.avatar.hidden = true;
+    header.appendChild(ui.avatar);
     var titles = el("div", "cx-titles");
     titles.appendChild(el("h2", "cx-title", config.store.name));
     ui.subtitle = el("p", "cx-subtitle");
@@ -189,11 +189,41 @@
     root.appendChild(ui.status);
 
     addBubble({ id: "greeting", role: "AI", text: config.greeting, greeting: true });
+    ui.greeting = seen.greeting.querySelector(".cx-bubble");
     renderHeader();
-    if (!config.business_hours.is_open && config.business_hours.notice) {
-      ui.notice.textContent = config.business_hours.notice;
-      ui.notice.hidden = false;
+    applyAppearance();
+  }
+
+  /* What the store's settings decide about the look: color, side, texts, avatar, notice. */
+  function applyAppearance() {
+    document.documentElement.style.setProperty("--cx-primary", config.primary_color || "#2563eb");
+    document.body.classList.toggle("cx-left", config.position === "left");
+    ui.launcherText.textContent = config.launcher_text || "Chat with us";
+    if (ui.launcher.hasAttribute("aria-label")) renderBadge();
+    var avatar = config.avatar_url && safeUrl(config.avatar_url);
+    ui.avatar.hidden = !avatar;
+    if (avatar) ui.avatar.src = avatar; else ui.avatar.removeAttribute("src");
+    ui.greeting.textContent = config.greeting || "";
+    var hours = config.business_hours || {};
+    var notice = !hours.is_open && hours.notice ? hours.notice : "";
+    ui.notice.textContent = notice;
+    ui.notice.hidden = !notice;
+  }
+
+  function preview(draft) {
+    if (!draft || typeof draft !== "object") return;
+    if (!ui.panel) { pendingPreview = draft; return; }
+    if (/^#[0-9a-fA-F]{6}$/.test(draft.primary_color || "")) config.primary_color = draft.primary_color;
+    if (draft.position === "left" || draft.position === "right") config.position = draft.position;
+    ["launcher_text", "greeting", "avatar_url"].forEach(function (key) {
+      if (typeof draft[key] === "string") config[key] = draft[key].slice(0, 500);
+    });
+    if (typeof draft.notice === "string") {
+      config.business_hours = { is_open: !draft.notice, notice: draft.notice.slice(0, 1000) };
     }
+    applyAppearance();
+    if (draft.open === true && !isOpen) setOpen(true, true);
+    else tell({ type: "state", state: isOpen ? "open" : "closed", position: config.position });
   }
 
   function renderHeader() {
@@ -205,7 +235,9 @@
     ui.subtitle.textContent = text;
   }
 
-  function setOpen(open) {
+  /* ``quiet``: open or close without moving the keyboard focus (the customizer's preview must
+   * not pull the merchant's focus out of the form). */
+  function setOpen(open, quiet) {
     if (!ui.panel) return;
     isOpen = open;
     ui.panel.hidden = !open;
@@ -216,8 +248,8 @@
       unread = 0;
       renderBadge();
       scrollDown();
-      setTimeout(function () { ui.input.focus(); }, 30);
-    } else {
+      if (!quiet) setTimeout(function () { ui.input.focus(); }, 30);
+    } else if (!quiet) {
       setTimeout(function () { ui.launcher.focus(); }, 30);
     }
   }
@@ -507,6 +539,7 @@
         if (parentOrigin && !originAllowed(parentOrigin)) return tell({ type: "state", state: "hidden" });
         build();
         tell({ type: "state", state: "closed", position: config.position });
+        if (pendingPreview) preview(pendingPreview);
         var stored = load(storageKey);
         var fresh = stored && stored.token && Date.now() - stored.saved_at < config.token_ttl_seconds * 1000;
         if (!fresh) {

@@ -182,3 +182,267 @@ def order_upsert(*, store: Store, data: dict) -> tuple[Order, bool]:
     return Order.objects.update_or_create(
         store=store, number=number, defaults={**data, "synced_at": timezone.now()}
     )
+
+
+# --- team: invitations, roles, removal (dashboard settings) ------------------------------------
+
+INVITATION_TTL_DAYS = 7
+
+
+def _invitation_key_hash(key: str) -> str:
+    import hashlib
+
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def invitation_url(*, store: Store, key: str) -> str:
+    """The accept link emailed to the invitee (it carries the key: never log it)."""
+    from django.conf import settings
+
+    return f"{settings.PUBLIC_URL}/invitations/{store.id}/{key}"
+
+
+def _seats_used(store: Store) -> int:
+    """Members plus invitations still open and unexpired: each will take a seat."""
+    from apps.stores.models import StoreInvitation
+
+    open_invitations = StoreInvitation.objects.filter(
+        store=store, accepted_at__isnull=True, revoked_at__isnull=True, expires_at__gt=timezone.now()
+    ).count()
+    return StoreMembership.objects.filter(store=store).count() + open_invitations
+
+
+@transaction.atomic
+def member_invite(*, store: Store, email: str, role: str, invited_by=None):
+    """Invite ``email`` to join ``store`` with ``role``; returns (invitation, key).
+
+    The key is in the emailed link only (its hash is stored). A newer invitation to the same
+    email replaces the open one (its link stops working). Refused (ValidationError) for a
+    member's email, an unknown role, or when the plan's seats are all taken. The email is sent
+    through Django's email backend once the transaction commits.
+    """
+    import secrets
+    from datetime import timedelta
+
+    from django.conf import settings
+    from django.core.mail import send_mail
+    from django.core.validators import validate_email
+
+    from apps.stores.models import StoreInvitation
+
+    email = (email or "").strip().lower()
+    try:
+        validate_email(email)
+    except ValidationError:
+        raise ValidationError({"email": ["Enter a valid email address."]}) from None
+    if role not in UserRole.values:
+        raise ValidationError({"role": ["Unknown role."]})
+    if StoreMembership.objects.filter(store=store, user__email__iexact=email).exists():
+        raise ValidationError({"email": [f"{email} is already a member of this store."]})
+    StoreInvitation.objects.filter(
+        store=store, email=email, accepted_at__isnull=True, revoked_at__isnull=True
+    ).update(revoked_at=timezone.now())
+    limit = store.limits.seats
+    if limit is not None and _seats_used(store) >= limit:
+        raise ValidationError(
+            {"email": [f"Your plan allows {limit} seats. Remove a member or upgrade to invite more."]},
+            code="plan_limit",
+        )
+    key = secrets.token_urlsafe(32)
+    invitation = StoreInvitation.objects.create(
+        store=store,
+        email=email,
+        role=role,
+        key_hash=_invitation_key_hash(key),
+        invited_by=invited_by,
+        expires_at=timezone.now() + timedelta(days=INVITATION_TTL_DAYS),
+    )
+    link = invitation_url(store=store, key=key)
+    inviter = (invited_by.get_full_name() if invited_by else "") or "A team member"
+    body = (
+        f"{inviter} invited you to join {store.name} on Convix as {invitation.get_role_display()}.\n\n"
+        f"To accept, open:\n{link}\n\n"
+        "If you have no Convix account yet, you can create one from that page with this email "
+        f"address. The link works once and expires in {INVITATION_TTL_DAYS} days.\n"
+        "If you did not expect this invitation, ignore this email."
+    )
+    transaction.on_commit(
+        lambda: send_mail(
+            f"You're invited to join {store.name} on Convix", body, settings.DEFAULT_FROM_EMAIL, [email]
+        )
+    )
+    return invitation, key
+
+
+def invitation_for_key(*, store_id, key: str):
+    """The invitation behind an accept link (open or not), with its store; ``None`` when the
+    store or key is unknown. (A read kept beside the invitation writes.)"""
+    from apps.stores.models import StoreInvitation
+    from convix.tenancy import store_scope as _scope
+
+    try:
+        store = Store.objects.get(pk=store_id, is_active=True)
+    except (Store.DoesNotExist, ValidationError, ValueError, TypeError):
+        return None
+    if not key or len(key) > 200:
+        return None
+    with _scope(store):
+        return (
+            StoreInvitation.objects.filter(store=store, key_hash=_invitation_key_hash(key))
+            .select_related("store", "invited_by")
+            .first()
+        )
+
+
+def invitation_revoke(*, store: Store, invitation) -> None:
+    """Withdraw an open invitation: its link stops working."""
+    from apps.stores.models import StoreInvitation
+
+    if invitation.store_id != store.id:
+        raise StoreInvitation.DoesNotExist("No such invitation.")
+    StoreInvitation.objects.filter(store=store, pk=invitation.pk, revoked_at__isnull=True).update(
+        revoked_at=timezone.now()
+    )
+
+
+@transaction.atomic
+def invitation_accept(*, store: Store, invitation, user) -> StoreMembership:
+    """Make ``user`` a member of ``store`` with the invited role, once.
+
+    Refused (ValidationError on ``invitation``) when the invitation was used, revoked or has
+    expired, when ``user`` is signed in with another email than the invited one, or is already
+    a member.
+    """
+    from apps.stores.models import StoreInvitation
+
+    if invitation.store_id != store.id:
+        raise StoreInvitation.DoesNotExist("No such invitation.")
+    invitation = StoreInvitation.objects.select_for_update().get(store=store, pk=invitation.pk)
+    if invitation.accepted_at is not None:
+        raise ValidationError({"invitation": ["This invitation has already been used."]})
+    if invitation.revoked_at is not None:
+        raise ValidationError({"invitation": ["This invitation was withdrawn. Ask for a new one."]})
+    if invitation.is_expired:
+        raise ValidationError({"invitation": ["This invitation has expired. Ask for a new one."]})
+    if user.email.strip().lower() != invitation.email:
+        raise ValidationError(
+            {
+                "invitation": [
+                    f"This invitation was sent to {invitation.email}. Sign in with that address to accept it."
+                ]
+            }
+        )
+    if StoreMembership.objects.filter(store=store, user=user).exists():
+        raise ValidationError({"invitation": ["You are already a member of this store."]})
+    membership = StoreMembership.objects.create(store=store, user=user, role=invitation.role)
+    invitation.accepted_at = timezone.now()
+    invitation.accepted_by = user
+    invitation.save(update_fields=["accepted_at", "accepted_by"])
+    return membership
+
+
+def _keep_an_owner(store: Store, membership: StoreMembership) -> None:
+    """Refuse to take the OWNER role from the store's last owner; keep ``Store.owner`` on an
+    owner. Locks the owners' rows so two concurrent demotions cannot both pass."""
+    if membership.role != UserRole.OWNER:
+        return
+    owners = list(
+        StoreMembership.objects.select_for_update()
+        .filter(store=store, role=UserRole.OWNER)
+        .order_by("created_at", "pk")
+        .values_list("user_id", flat=True)
+    )
+    others = [user_id for user_id in owners if user_id != membership.user_id]
+    if not others:
+        raise ValidationError(
+            {"role": ["A store needs at least one owner: make another member an owner first."]},
+            code="last_owner",
+        )
+    if store.owner_id == membership.user_id:
+        store.owner_id = others[0]
+        Store.objects.filter(pk=store.pk).update(owner_id=others[0], updated_at=timezone.now())
+
+
+@transaction.atomic
+def member_role_set(*, store: Store, membership: StoreMembership, role: str) -> StoreMembership:
+    """Change a member's role. The last OWNER cannot be demoted (ValidationError)."""
+    if membership.store_id != store.id:
+        raise StoreMembership.DoesNotExist("No such member.")
+    if role not in UserRole.values:
+        raise ValidationError({"role": ["Unknown role."]})
+    if role == membership.role:
+        return membership
+    if role != UserRole.OWNER:
+        _keep_an_owner(store, membership)
+    membership.role = role
+    StoreMembership.objects.filter(store=store, pk=membership.pk).update(role=role)
+    return membership
+
+
+@transaction.atomic
+def member_remove(*, store: Store, membership: StoreMembership) -> None:
+    """Remove a member from the store. The last OWNER cannot be removed (ValidationError)."""
+    if membership.store_id != store.id:
+        raise StoreMembership.DoesNotExist("No such member.")
+    _keep_an_owner(store, membership)
+    StoreMembership.objects.filter(store=store, pk=membership.pk).delete()
+
+
+# --- identity secret, plan, usage -------------------------------------------------------------
+
+
+def store_identity_secret_rotate(*, store: Store) -> str:
+    """Give the store a new identity-verification secret; hashes signed with the old one stop
+    verifying at once. Returns the new secret."""
+    from apps.stores.models import new_identity_secret
+
+    store.identity_secret = new_identity_secret()
+    store.save(update_fields=["identity_secret", "updated_at"])
+    return store.identity_secret
+
+
+def store_usage(*, store: Store) -> dict[str, int]:
+    """What the store uses of its plan: conversations this month (UTC), training documents,
+    channels, seats (members and open invitations). The counts live in higher apps, looked up
+    by name so that stores imports none of them. (A read kept beside ``store_plan_set``.)"""
+    from django.apps import apps
+
+    month_start = timezone.now().replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    conversation = apps.get_model("conversations", "Conversation")
+    training_doc = apps.get_model("training", "TrainingDoc")
+    channel = apps.get_model("convix_channels", "Channel")
+    return {
+        "monthly_conversations": conversation.objects.filter(
+            store=store, created_at__gte=month_start
+        ).count(),
+        "training_docs": training_doc.objects.filter(store=store).count(),
+        "channels": channel.objects.filter(store=store).count(),
+        "seats": _seats_used(store),
+    }
+
+
+PLAN_USAGE_LABELS = {"training_docs": "training documents", "channels": "channels", "seats": "seats"}
+
+
+@transaction.atomic
+def store_plan_set(*, store: Store, plan_tier: str) -> Store:
+    """Record the store's plan tier (no payment provider). A plan whose limits are below what
+    the store uses now (training documents, channels, seats) is refused with what to remove."""
+    from apps.stores.models import PLAN_LIMITS, PlanTier
+
+    if plan_tier not in PlanTier.values:
+        raise ValidationError({"plan_tier": ["Unknown plan."]})
+    limits = PLAN_LIMITS[plan_tier]
+    usage = store_usage(store=store)
+    problems = []
+    for key, label in PLAN_USAGE_LABELS.items():
+        limit = getattr(limits, key)
+        if limit is not None and usage[key] > limit:
+            problems.append(f"you have {usage[key]} {label} and {PlanTier(plan_tier).label} allows {limit}")
+    if problems:
+        raise ValidationError(
+            {"plan_tier": [f"Cannot switch: {'; '.join(problems)}. Remove some first."]}, code="plan_limit"
+        )
+    store.plan_tier = plan_tier
+    store.save(update_fields=["plan_tier", "updated_at"])
+    return store
