@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
@@ -11,6 +13,7 @@ from django.contrib.auth.models import Permission
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
 from apps.accounts.models import User, UserRole
 from apps.channels.models import Channel
@@ -27,6 +30,7 @@ from apps.stores.models import (
     Product,
     ProductVariant,
     Store,
+    StoreInvitation,
     StoreMembership,
     StoreSettings,
 )
@@ -103,6 +107,12 @@ def build_world(store: Store) -> dict[type, object]:
         message=message,
     )
     handoff = HandoffFactory(conversation=conversation, assigned_to=member)
+    invitation = StoreInvitation.objects.create(
+        store=store,
+        email=f"invitee@{store.slug}.example",
+        key_hash=hashlib.sha256(store.slug.encode()).hexdigest(),
+        expires_at=timezone.now() + timedelta(days=7),
+    )
     return {
         User: member,
         Store: store,
@@ -119,13 +129,8 @@ def build_world(store: Store) -> dict[type, object]:
         Message: message,
         InboundMessage: inbound,
         Handoff: handoff,
+        StoreInvitation: invitation,
     }
-
-
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    # The default hasher takes a third of a second per user; these tests create dozens.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 @pytest.fixture
@@ -222,6 +227,7 @@ def test_every_project_model_is_registered():
         "Product",
         "ProductVariant",
         "Store",
+        "StoreInvitation",
         "StoreMembership",
         "StoreSettings",
         "TrainingChunk",
@@ -272,7 +278,14 @@ def test_records_written_by_the_system_cannot_be_added_here(superuser, rf):
     not_addable = sorted(
         model.__name__ for model in REGISTERED if not admin.site._registry[model].has_add_permission(request)
     )
-    assert not_addable == ["Conversation", "Handoff", "InboundMessage", "Message", "TrainingChunk"]
+    assert not_addable == [
+        "Conversation",
+        "Handoff",
+        "InboundMessage",
+        "Message",
+        "StoreInvitation",
+        "TrainingChunk",
+    ]
 
 
 @pytest.mark.parametrize("model", REGISTERED, ids=lambda model: model.__name__)

@@ -37,6 +37,7 @@ def test_every_model_with_a_store_uses_the_scoped_manager():
         "Order",
         "Product",
         "ProductVariant",
+        "StoreInvitation",
         "StoreMembership",
         "StoreSettings",
         "TrainingChunk",

@@ -23,7 +23,15 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Sum
 
-from apps.stores.models import Order, Product, ProductVariant, Store, StoreMembership, StoreSettings
+from apps.stores.models import (
+    Order,
+    Product,
+    ProductVariant,
+    Store,
+    StoreInvitation,
+    StoreMembership,
+    StoreSettings,
+)
 from apps.stores.services import store_setup
 
 MASK = "••••"
@@ -316,6 +324,19 @@ class StoreMembershipAdmin(StoreOwnedAdmin):
     readonly_fields = ("created_at",)
     date_hierarchy = "created_at"
     ordering = ("store__name", "user__email")
+
+
+@admin.register(StoreInvitation)
+class StoreInvitationAdmin(ViewOnlyAdminMixin, StoreOwnedAdmin):
+    """Invitations are made and accepted through the dashboard (the emailed key is never kept);
+    staff can look them up and delete one."""
+
+    list_display = ("email", "store", "role", "created_at", "expires_at", "accepted_at", "revoked_at")
+    list_filter = ("role", "store", "created_at")
+    list_select_related = ("store",)
+    search_fields = ("email", "store__name", "store__slug")
+    exclude = ("key_hash",)
+    date_hierarchy = "created_at"
 
 
 class StoreMembershipInline(admin.TabularInline):
