@@ -6,7 +6,6 @@ from __future__ import annotations
 import csv
 import io
 
-from django.conf import settings
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.parsers import BaseParser, JSONParser, MultiPartParser
@@ -14,8 +13,8 @@ from rest_framework.response import Response
 
 from apps.conversations.imports import catalog_import
 from apps.stores.models import OrderStatus
-from convix.api.errors import PayloadTooLarge
 from convix.api.serializers import Serializer
+from convix.api.uploads import check_upload_size
 from convix.api.views import StoreAPIView
 
 MAX_ROWS = 1000
@@ -246,8 +245,7 @@ class CatalogImportView(StoreAPIView):
             upload = CsvUploadSerializer(data=request.data)
             upload.is_valid(raise_exception=True)
             file = upload.validated_data["file"]
-            if file.size > settings.API_MAX_UPLOAD_BYTES:
-                raise PayloadTooLarge()
+            check_upload_size(file)
             kind = upload.validated_data["kind"]
             payload = {kind: _csv_rows(kind, file.read())}
         else:
