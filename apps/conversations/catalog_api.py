@@ -8,12 +8,13 @@ import io
 
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
 from rest_framework import serializers, status
+from rest_framework.exceptions import ParseError
 from rest_framework.parsers import BaseParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 
 from apps.conversations.imports import catalog_import
 from apps.stores.models import OrderStatus
-from convix.api.serializers import Serializer
+from convix.api.serializers import NUL_MESSAGE, Serializer
 from convix.api.uploads import check_upload_size
 from convix.api.views import StoreAPIView
 
@@ -134,7 +135,10 @@ class CSVParser(BaseParser):
     media_type = "text/csv"
 
     def parse(self, stream, media_type=None, parser_context=None):
-        return {"__csv__": stream.read()}
+        raw = stream.read()
+        if b"\x00" in raw:
+            raise ParseError(NUL_MESSAGE)
+        return {"__csv__": raw}
 
 
 # --- CSV rows to the JSON shape ---------------------------------------------------------------
@@ -158,6 +162,8 @@ def _csv_rows(kind: str, raw: bytes) -> list[dict]:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise serializers.ValidationError({"file": ["The CSV must be UTF-8 text."]}) from None
+    if "\x00" in text:
+        raise serializers.ValidationError({"file": [NUL_MESSAGE]})
     reader = csv.DictReader(io.StringIO(text))
     rows = [_blank_to_none(row) for row in reader]
     if len(rows) > MAX_ROWS * 10:
