@@ -1,8 +1,9 @@
 """``scripts/run``: start Convix on the embedded default and stop it cleanly.
 
-Starts the embedded PostgreSQL (unless DATABASE_URL is set), applies migrations, loads the demo
-store, serves HTTP and WebSockets with daphne, and on Ctrl-C (or SIGTERM) stops daphne, then the
-database. A second run while one is going says so and leaves the first alone.
+Starts the embedded PostgreSQL (unless DATABASE_URL is set), applies migrations, loads and
+indexes the demo store, runs the periodic tasks (``manage.py run_periodic``: the inbound sweeper
+and the re-queue of stuck ingestion, as Celery beat would) and serves HTTP and WebSockets with
+daphne; on Ctrl-C (or SIGTERM) it stops daphne and the periodic tasks, then the database. A second run while one is going says so and leaves the first alone.
 """
 
 from __future__ import annotations
@@ -53,8 +54,10 @@ def main(argv: list[str] | None = None) -> int:
         _manage("migrate", "--no-input", "-v", "0")
         _manage("collectstatic", "--no-input", "-v", "0")
         if not options.no_demo:
-            print("==> Loading the demo store")
+            print("==> Loading and indexing the demo store")
             _manage("load_demo")
+        print("==> Starting the periodic tasks (inbound sweeper, stuck ingestion)")
+        periodic = subprocess.Popen([sys.executable, "manage.py", "run_periodic"])  # noqa: S603
         url = f"http://{options.host}:{options.port}"
         print(
             f"\nConvix is running.\n  Dashboard: {url}/login\n  Admin:     {url}/admin/\nPress Ctrl-C to stop.\n",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from collections import Counter
 from decimal import Decimal
 
@@ -11,7 +12,8 @@ from django.core.management import call_command
 
 from apps.accounts.models import User, UserRole
 from apps.channels.models import Channel, ChannelType
-from apps.conversations.models import Customer
+from apps.conversations.models import ConvStatus, Customer, Message, MessageRole
+from apps.conversations.services import conversation_start, message_receive
 from apps.stores.models import (
     Order,
     OrderStatus,
@@ -21,7 +23,7 @@ from apps.stores.models import (
     StoreMembership,
     StoreSettings,
 )
-from apps.training.models import DocType, TrainingDoc
+from apps.training.models import DocStatus, DocType, TrainingChunk, TrainingDoc
 from convix.tenancy import store_scope
 
 pytestmark = pytest.mark.django_db
@@ -43,10 +45,10 @@ def snapshot(store: Store) -> dict:
 
 
 def test_demo_store_is_realistic_and_loads_idempotently():
-    call_command("load_demo", stdout=open("/dev/null", "w"))  # noqa: SIM115
+    call_command("load_demo", "--no-index", stdout=open("/dev/null", "w"))  # noqa: SIM115
     store = Store.objects.get(slug="alder-and-pine")
     first = snapshot(store)
-    call_command("load_demo", stdout=open("/dev/null", "w"))  # noqa: SIM115
+    call_command("load_demo", "--no-index", stdout=open("/dev/null", "w"))  # noqa: SIM115
     assert snapshot(store) == first
 
     assert first["products"] >= 100
@@ -78,7 +80,7 @@ def test_demo_store_is_realistic_and_loads_idempotently():
 
 
 def test_demo_logins_work():
-    call_command("load_demo", stdout=open("/dev/null", "w"))  # noqa: SIM115
+    call_command("load_demo", "--no-index", stdout=open("/dev/null", "w"))  # noqa: SIM115
     owner = authenticate(email="owner@alderandpine.example", password="demo-owner-2026")
     agent = authenticate(email="agent@alderandpine.example", password="demo-agent-2026")
     admin = authenticate(email="admin@convix.local", password="demo-admin-2026")
@@ -91,9 +93,43 @@ def test_demo_logins_work():
 
 
 def test_owner_sees_the_demo_store_in_the_dashboard(client):
-    call_command("load_demo", stdout=open("/dev/null", "w"))  # noqa: SIM115
+    call_command("load_demo", "--no-index", stdout=open("/dev/null", "w"))  # noqa: SIM115
     assert client.login(email="owner@alderandpine.example", password="demo-owner-2026")
     response = client.get("/dashboard")
     assert response.status_code == 200
     assert b"Alder &amp; Pine Outfitters" in response.content
     assert response.context["counts"]["products"] >= 100
+
+
+@pytest.mark.slow  # embeds the whole demo knowledge once
+def test_load_demo_indexes_the_knowledge_so_a_demo_question_is_answered(django_capture_on_commit_callbacks):
+    # Start from a demo store without an index, whether or not another test indexed it already.
+    call_command("load_demo", "--no-index", stdout=open("/dev/null", "w"))  # noqa: SIM115
+    store = Store.objects.get(slug="alder-and-pine")
+    with store_scope(store):
+        TrainingChunk.objects.filter(store=store).delete()
+
+    call_command("load_demo", stdout=open("/dev/null", "w"))  # noqa: SIM115
+    with store_scope(store):
+        docs = TrainingDoc.objects.filter(store=store)
+        assert set(docs.values_list("status", flat=True)) == {DocStatus.READY}
+        chunks = TrainingChunk.objects.filter(store=store).count()
+        assert chunks >= docs.count()
+
+    again = io.StringIO()
+    call_command("load_demo", stdout=again)
+    with store_scope(store):
+        assert TrainingChunk.objects.filter(store=store).count() == chunks
+    assert (
+        f"Indexed {docs.count()} documents into {chunks} chunks ({docs.count()} unchanged, 0 texts embedded"
+        in (again.getvalue())
+    )
+
+    with store_scope(store):
+        conversation = conversation_start(store=store)
+        with django_capture_on_commit_callbacks(execute=True):
+            message_receive(store=store, conversation=conversation, text="How much does shipping cost?")
+        conversation.refresh_from_db()
+        reply = Message.objects.get(store=store, conversation=conversation, role=MessageRole.AI)
+    assert conversation.status == ConvStatus.ACTIVE
+    assert "$7.95" in reply.content

@@ -1,6 +1,6 @@
 """The README's first command, after its install step: ``python -m convix.run`` starts the
-embedded database, migrates, loads the demo store, serves the dashboard, refuses a second copy,
-and stops everything cleanly on Ctrl-C."""
+embedded database, migrates, loads the demo store, runs the periodic tasks, serves the dashboard,
+refuses a second copy, and stops everything cleanly on Ctrl-C."""
 
 from __future__ import annotations
 
@@ -42,6 +42,30 @@ def wait_for_line(process: subprocess.Popen, text: str, timeout: float) -> str:
     raise AssertionError(f"{text!r} not printed; output so far:\n{''.join(seen)}")
 
 
+def children(pid: int) -> dict[int, str]:
+    """The running child processes of ``pid``, by pid, with their command lines."""
+    found = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode().strip()
+        except (OSError, IndexError, ValueError):
+            continue  # exited meanwhile
+        if parent == pid:
+            found[int(entry.name)] = command
+    return found
+
+
+def is_alive(pid: int) -> bool:
+    try:
+        state = (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
 def get(url: str) -> tuple[int, str]:
     deadline = time.monotonic() + 30
     while True:
@@ -72,6 +96,11 @@ def test_run_command_serves_the_demo_store_and_stops_cleanly():
         output = wait_for_line(process, "Press Ctrl-C to stop.", timeout=300)
         assert "owner@alderandpine.example / demo-owner-2026" in output
         assert f"Dashboard: http://127.0.0.1:{port}/login" in output
+        # The periodic tasks run beside the web server: the inbound sweeper has run once already.
+        if "maintenance.sweep_inbound: {" not in output:
+            output += wait_for_line(process, "maintenance.sweep_inbound: {", timeout=120)
+        periodic = [pid for pid, command in children(process.pid).items() if "run_periodic" in command]
+        assert len(periodic) == 1
 
         status, body = get(f"http://127.0.0.1:{port}/login")
         assert status == 200
@@ -98,6 +127,8 @@ def test_run_command_serves_the_demo_store_and_stops_cleanly():
 
         process.send_signal(signal.SIGINT)
         assert process.wait(timeout=60) == 0
+        assert not is_alive(periodic[0])
+        assert "Traceback" not in process.stdout.read()
         assert not embedded_pg.is_running(data_dir / "postgres")
     finally:
         if process.poll() is None:

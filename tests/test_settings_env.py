@@ -65,3 +65,39 @@ def test_starts_with_nothing_set():
     result = start_django()
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "started"
+
+
+ENV_READERS = {"env_str", "env_bool", "env_int", "env_float", "env_list", "env_url"}
+
+
+def _names_read_from_the_environment(source: str) -> set[str]:
+    """Variable names passed as a literal to ``env_*(...)``, ``os.environ.get(...)`` or
+    ``os.getenv(...)`` in ``source``."""
+    import ast
+
+    names = set()
+    for node in ast.walk(ast.parse(source)):
+        if not isinstance(node, ast.Call) or not node.args:
+            continue
+        function = ast.unparse(node.func)
+        if function in ENV_READERS or function in ("os.environ.get", "os.getenv"):
+            first = node.args[0]
+            if isinstance(first, ast.Constant) and isinstance(first.value, str):
+                names.add(first.value)
+    return names
+
+
+def test_env_example_lists_every_variable_read_from_the_environment():
+    import re
+
+    read = set()
+    for path in [
+        PROJECT / "manage.py",
+        *(PROJECT / "convix").rglob("*.py"),
+        *(PROJECT / "apps").rglob("*.py"),
+    ]:
+        read |= _names_read_from_the_environment(path.read_text())
+    assert {"DEBUG", "SECRET_KEY", "WIDGET_WAIT_SECONDS", "CONVIX_DATA_DIR"} <= read  # the scan works
+    example = (PROJECT / ".env.example").read_text()
+    listed = set(re.findall(r"^#? ?([A-Z][A-Z0-9_]*)=", example, flags=re.MULTILINE))
+    assert sorted(read - listed) == [], "read from the environment but missing from .env.example"

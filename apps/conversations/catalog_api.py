@@ -6,16 +6,16 @@ from __future__ import annotations
 import csv
 import io
 
-from django.conf import settings
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
 from rest_framework import serializers, status
+from rest_framework.exceptions import ParseError
 from rest_framework.parsers import BaseParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 
 from apps.conversations.imports import catalog_import
 from apps.stores.models import OrderStatus
-from convix.api.errors import PayloadTooLarge
-from convix.api.serializers import Serializer
+from convix.api.serializers import NUL_MESSAGE, Serializer
+from convix.api.uploads import check_upload_size
 from convix.api.views import StoreAPIView
 
 MAX_ROWS = 1000
@@ -135,7 +135,10 @@ class CSVParser(BaseParser):
     media_type = "text/csv"
 
     def parse(self, stream, media_type=None, parser_context=None):
-        return {"__csv__": stream.read()}
+        raw = stream.read()
+        if b"\x00" in raw:
+            raise ParseError(NUL_MESSAGE)
+        return {"__csv__": raw}
 
 
 # --- CSV rows to the JSON shape ---------------------------------------------------------------
@@ -159,6 +162,8 @@ def _csv_rows(kind: str, raw: bytes) -> list[dict]:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise serializers.ValidationError({"file": ["The CSV must be UTF-8 text."]}) from None
+    if "\x00" in text:
+        raise serializers.ValidationError({"file": [NUL_MESSAGE]})
     reader = csv.DictReader(io.StringIO(text))
     rows = [_blank_to_none(row) for row in reader]
     if len(rows) > MAX_ROWS * 10:
@@ -246,8 +251,7 @@ class CatalogImportView(StoreAPIView):
             upload = CsvUploadSerializer(data=request.data)
             upload.is_valid(raise_exception=True)
             file = upload.validated_data["file"]
-            if file.size > settings.API_MAX_UPLOAD_BYTES:
-                raise PayloadTooLarge()
+            check_upload_size(file)
             kind = upload.validated_data["kind"]
             payload = {kind: _csv_rows(kind, file.read())}
         else:

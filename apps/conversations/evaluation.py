@@ -36,9 +36,8 @@ def _index(store: Store) -> None:
 
 def prepare_demo_store() -> Store:
     """The demo store, loaded and indexed (idempotent), plus the canary store for leak tests."""
-    call_command("load_demo", stdout=open("/dev/null", "w"))  # noqa: SIM115
+    call_command("load_demo", stdout=open("/dev/null", "w"))  # noqa: SIM115 - load_demo indexes it
     store = Store.objects.get(slug=DEMO_SLUG)
-    _index(store)
     canary = prepare_canary_store(owner=store.owner)
     _index(canary)
     return store

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from django.conf import settings
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.parsers import JSONParser, MultiPartParser
@@ -17,8 +16,8 @@ from apps.training.serializers import (
     TrainingDocUploadSerializer,
     TrainingJobSerializer,
 )
-from convix.api.errors import PayloadTooLarge
 from convix.api.serializers import NoFilters, validate_query
+from convix.api.uploads import check_upload_size
 from convix.api.views import StoreAPIView
 
 TAG = ["training"]
@@ -58,10 +57,7 @@ class TrainingDocListView(StoreAPIView):
             serializer = TrainingDocUploadSerializer(data=request.data)
             serializer.is_valid(raise_exception=True)
             upload = serializer.validated_data["file"]
-            if upload.size > settings.API_MAX_UPLOAD_BYTES:
-                raise PayloadTooLarge(
-                    f"Files up to {settings.API_MAX_UPLOAD_BYTES // (1024 * 1024)} MB are accepted."
-                )
+            check_upload_size(upload)
             doc = services.doc_create_from_upload(
                 store=self.store,
                 file_name=upload.name,

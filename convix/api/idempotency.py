@@ -40,6 +40,18 @@ def _fingerprint(request) -> str:
     return digest.hexdigest()
 
 
+def _storable(value):
+    """``value`` with every NUL character replaced by U+FFFD: PostgreSQL stores no NUL in text
+    or JSON, and an answer that echoes one must still be saved, not turn into a 500."""
+    if isinstance(value, str):
+        return value.replace("\x00", "\ufffd")
+    if isinstance(value, dict):
+        return {_storable(key): _storable(inner) for key, inner in value.items()}
+    if isinstance(value, list):
+        return [_storable(inner) for inner in value]
+    return value
+
+
 def claim(request) -> IdempotencyRecord | None:
     """Claim the request's key, or raise Replay / Conflict / IdempotencyKeyReused. None when
     the request has no key or is not a POST by an authenticated caller."""
@@ -47,7 +59,7 @@ def claim(request) -> IdempotencyRecord | None:
     if request.method != "POST" or key is None or not request.user.is_authenticated:
         return None
     key = key.strip()
-    if not key or len(key) > MAX_KEY_LENGTH:
+    if not key or len(key) > MAX_KEY_LENGTH or "\x00" in key:
         raise ApiError(
             f"{HEADER} must be 1 to {MAX_KEY_LENGTH} characters.",
             code="validation_error",
@@ -59,7 +71,11 @@ def claim(request) -> IdempotencyRecord | None:
     try:
         with transaction.atomic():
             return IdempotencyRecord.objects.create(
-                owner=owner, key=key, method=request.method, path=request.path[:500], fingerprint=fingerprint
+                owner=owner,
+                key=key,
+                method=request.method,
+                path=_storable(request.path)[:500],
+                fingerprint=fingerprint,
             )
     except IntegrityError:
         pass
@@ -81,7 +97,7 @@ def settle(record: IdempotencyRecord, response) -> None:
         IdempotencyRecord.objects.filter(pk=record.pk).delete()
         return
     data = getattr(response, "data", None)
-    body = json.loads(JSONRenderer().render(data)) if data is not None else None
+    body = _storable(json.loads(JSONRenderer().render(data))) if data is not None else None
     IdempotencyRecord.objects.filter(pk=record.pk).update(
         status_code=response.status_code, response_body=body
     )

@@ -16,6 +16,7 @@ from apps.accounts.models import UserRole
 from apps.stores.selectors import ROLE_RANK, membership_get
 from convix.api import idempotency
 from convix.api.authentication import api_key_of
+from convix.api.serializers import reject_nul_characters
 from convix.api.throttles import StoreRateThrottle, UserRateThrottle
 from convix.tenancy import store_scope
 
@@ -23,7 +24,8 @@ SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 
 
 class APIView(generics.GenericAPIView):
-    """Authenticated endpoints: throttled per user (or per store), ``Idempotency-Key`` on POST."""
+    """Authenticated endpoints: throttled per user (or per store), ``Idempotency-Key`` on POST,
+    and input with a NUL character refused with a 400 (see ``reject_nul_characters``)."""
 
     throttle_classes = [UserRateThrottle]
     _idempotency_record = None
@@ -31,6 +33,7 @@ class APIView(generics.GenericAPIView):
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)
         self._idempotency_record = idempotency.claim(request)
+        reject_nul_characters(request)
 
     def handle_exception(self, exc):
         if isinstance(exc, idempotency.Replay):

@@ -5,20 +5,7 @@ from __future__ import annotations
 
 from convix.ai import offline_engine as compose
 from convix.ai.embeddings import get_embedder
-
-
-class CountingEmbedder:
-    """The real embedder, counting the texts it is asked to embed."""
-
-    def __init__(self, embedder):
-        self.embedder = embedder
-        self.model_id = f"{embedder.model_id}-counting-{id(self)}"
-        self.texts: list[str] = []
-
-    def embed(self, texts):
-        self.texts += list(texts)
-        return self.embedder.embed(texts)
-
+from tests.training.conftest import CountingEmbedder
 
 POLICY = (
     "Refunds always go back to the original payment method. "
@@ -44,6 +31,7 @@ def test_blended_selection_picks_the_sentence_that_means_and_names_the_question(
 
 
 def test_sentence_embeddings_are_computed_once_per_process():
+    compose._sentence_cache.clear()  # another test may have embedded these sentences already
     embedder = CountingEmbedder(get_embedder())
     vector = embedder.embed(["where does my refund go"])[0]
     first = compose.relevant_sentences(vector, POLICY, embedder, blend=True, query_text="refund go")

@@ -62,7 +62,7 @@ def test_validation_errors_create_nothing(admin_client, store):
     bad = admin_client.post(url(store), {"title": "no file"}, format="multipart")
     assert set(error_of(bad)["fields"]) == {"file"}
     with unscoped("tests"):
-        assert not TrainingDoc.objects.exists()
+        assert not TrainingDoc.objects.filter(store=store).exists()
 
 
 def test_update_and_deactivate_and_delete(admin_client, store, django_capture_on_commit_callbacks):

@@ -476,3 +476,23 @@ def test_concurrent_waits_each_get_their_own_reply(live_api, demo_store):
             saved = Message.objects.get(store=demo_store, pk=reply["id"])
             assert saved.conversation_id == conversation.id
             assert str(saved.reply_to.message_id) == data["message"]["id"]
+
+
+@pytest.mark.django_db
+def test_nul_characters_are_refused_not_a_server_error(client, api, demo_store):
+    token = start(client, api)
+    conversation = conversation_of(demo_store, token)
+    for body in (
+        {"conversation": token, "text": "hi", "client_id": "c\u0000"},
+        {"conversation": "tok\u0000", "text": "hi"},
+    ):
+        response = post(client, f"{api}/message", body)
+        assert response.status_code == 400, body
+    # The socket hands its frame's client_id to the service as it came.
+    with store_scope(demo_store), pytest.raises(widget.WidgetError) as error:
+        widget.widget_message_send(
+            store=demo_store, conversation=conversation, text="hi", client_id="c\u0000"
+        )
+    assert (error.value.code, error.value.status) == ("invalid_client_id", 400)
+    with store_scope(demo_store):
+        assert Message.objects.filter(conversation=conversation).count() == 0

@@ -280,7 +280,8 @@ def widget_message_send(
     key = ""
     metadata = {}
     if client_id is not None:
-        if not isinstance(client_id, str) or not (1 <= len(client_id) <= 64):
+        # A NUL cannot be stored in PostgreSQL text; the socket sends client_id unvalidated.
+        if not isinstance(client_id, str) or not (1 <= len(client_id) <= 64) or "\x00" in client_id:
             raise WidgetError("invalid_client_id", "client_id must be a string of 1 to 64 characters.", 400)
         key = f"widget:{conversation.id}:{client_id}"
         metadata["client_id"] = client_id

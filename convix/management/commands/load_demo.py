@@ -1,4 +1,5 @@
-"""Load the demo store from ``fixtures/demo/`` (idempotent: loading twice changes nothing)."""
+"""Load the demo store from ``fixtures/demo/`` and index its knowledge (idempotent: loading
+twice changes nothing, and an unchanged document is not embedded again)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from apps.channels.models import Channel, ChannelStatus, ChannelType
 from apps.conversations.models import Customer
 from apps.stores.models import Order, Product, ProductVariant, Store, StoreMembership, StoreSettings
 from apps.training.models import DocType, TrainingDoc
+from apps.training.services import store_retrain
 from convix.tenancy import store_scope
 
 FIXTURE_DIR = Path(settings.BASE_DIR) / "fixtures" / "demo"
@@ -46,16 +48,44 @@ def _user(email: str, name: str, password: str, role: str, **extra) -> User:
 
 
 class Command(BaseCommand):
-    help = "Load the Alder & Pine demo store (products, orders, customers, policies, FAQs, logins)."
+    help = (
+        "Load the Alder & Pine demo store (products, orders, customers, policies, FAQs, logins) "
+        "and index its knowledge so the agent can answer."
+    )
 
-    def handle(self, *args, **options):
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--no-index", action="store_true", help="load the data only; do not index the knowledge"
+        )
+
+    def handle(self, *args, no_index: bool = False, **options):
         data = _read("store.json")
         with transaction.atomic():
             store = self._load(data)
+        if not no_index:
+            self._index(store)
         self.stdout.write(self.style.SUCCESS(f"Demo store ready: {store.name} ({store.id})"))
         for user in data["users"]:
             self.stdout.write(f"  {user['role']:<6} {user['email']} / {user['password']}")
         self.stdout.write(f"  ADMIN  {ADMIN_EMAIL} / {ADMIN_PASSWORD} (operator admin at /admin/)")
+
+    def _index(self, store: Store) -> None:
+        """Index the demo knowledge now, through the same service as the dashboard's Retrain
+        (outside the loading transaction, like the background job)."""
+        with store_scope(store):
+            totals = store_retrain(store=store)
+        self.stdout.write(
+            f"Indexed {totals['docs']} documents into {totals['chunks']} chunks "
+            f"({totals['unchanged']} unchanged, {totals['embedded']} texts embedded, {totals['failed']} failed)"
+        )
+        if totals["failed"]:
+            # The data is loaded and the rest is indexed: say so, and let the server start.
+            self.stderr.write(
+                self.style.WARNING(
+                    f"{totals['failed']} demo documents could not be indexed; see their status in "
+                    "Training and retrain from there."
+                )
+            )
 
     def _load(self, data: dict) -> Store:
         _user(
