@@ -157,7 +157,7 @@ def _pairs(text: str, names: tuple[str, ...]) -> list[dict]:
     return result
 
 
-def _csv_rows(kind: str, raw: bytes) -> list[dict]:
+def csv_rows(kind: str, raw: bytes) -> list[dict]:
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -246,14 +246,14 @@ class CatalogImportView(StoreAPIView):
             if kind not in ("products", "orders", "customers"):
                 raise serializers.ValidationError({"kind": ["Give ?kind=products, orders or customers."]})
             raw = request.data["__csv__"]
-            payload = {kind: _csv_rows(kind, raw)}
+            payload = {kind: csv_rows(kind, raw)}
         elif request.content_type.startswith("multipart/"):
             upload = CsvUploadSerializer(data=request.data)
             upload.is_valid(raise_exception=True)
             file = upload.validated_data["file"]
             check_upload_size(file)
             kind = upload.validated_data["kind"]
-            payload = {kind: _csv_rows(kind, file.read())}
+            payload = {kind: csv_rows(kind, file.read())}
         else:
             payload = request.data
         serializer = CatalogImportSerializer(data=payload)

@@ -298,7 +298,7 @@ def catalog_rows_from_file(file_name: str, raw: bytes) -> list[dict]:
     CSV goes through the REST import's own CSV reader; JSON is ``{"products": [...]}`` or a list
     of products. Raises ValidationError with a message a merchant can act on.
     """
-    from apps.conversations.catalog_api import CatalogImportSerializer, _csv_rows
+    from apps.conversations.catalog_api import CatalogImportSerializer, csv_rows
 
     if file_name.lower().endswith(".json"):
         try:
@@ -310,7 +310,7 @@ def catalog_rows_from_file(file_name: str, raw: bytes) -> list[dict]:
             raise ValidationError('The JSON file must be a list of products or {"products": [...]}.')
     else:
         try:
-            products = _csv_rows("products", raw)
+            products = csv_rows("products", raw)
         except drf_serializers.ValidationError as error:
             raise ValidationError(_flatten(error.detail)) from None
     serializer = CatalogImportSerializer(data={"products": products})
@@ -344,21 +344,6 @@ def _flatten(detail, prefix: str = "") -> list[str]:
             lines += _flatten(item, prefix)
         return lines
     return [f"{prefix}: {detail}" if prefix else str(detail)]
-
-
-def store_platform_credentials_set(*, store: Store, api_key: str, api_secret: str, config: dict) -> Store:
-    """Record a store platform's credentials (encrypted at rest) for the platform sync.
-
-    Write-only like the helpdesk keys: a blank key or secret keeps the saved one. Belongs in
-    ``apps.stores.services`` (``store_update`` refuses these fields); kept here until it moves.
-    """
-    if api_key:
-        store.api_key = api_key
-    if api_secret:
-        store.api_secret = api_secret
-    store.platform_config = {**(store.platform_config or {}), **config}
-    store.save(update_fields=["api_key", "api_secret", "platform_config", "updated_at"])
-    return store
 
 
 def _platform_config(form: ConnectStoreForm, platform: str) -> dict:
@@ -411,7 +396,7 @@ def connect_store(request):
                     store = store_services.store_update(
                         store=store, name=data["name"], domain=data["domain"], platform=platform
                     )
-                    store_platform_credentials_set(
+                    store_services.store_platform_credentials_set(
                         store=store,
                         api_key=data["api_key"],
                         api_secret=data["api_secret"],

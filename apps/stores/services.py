@@ -446,3 +446,18 @@ def store_plan_set(*, store: Store, plan_tier: str) -> Store:
     store.plan_tier = plan_tier
     store.save(update_fields=["plan_tier", "updated_at"])
     return store
+
+
+def store_platform_credentials_set(*, store: Store, api_key: str, api_secret: str, config: dict) -> Store:
+    """Record a store platform's credentials (encrypted at rest) for the platform sync.
+
+    Write-only like the helpdesk keys: a blank key or secret keeps the saved one
+    (``store_update`` refuses these fields).
+    """
+    if api_key:
+        store.api_key = api_key
+    if api_secret:
+        store.api_secret = api_secret
+    store.platform_config = {**(store.platform_config or {}), **config}
+    store.save(update_fields=["api_key", "api_secret", "platform_config", "updated_at"])
+    return store
