@@ -232,7 +232,8 @@ def test_owner_deletes_the_store(owner_client, store):
     response = owner_client.post("/dashboard/settings/delete", {"confirm_name": "Store A"})
     assert response.status_code == 302
     assert not Store.objects.filter(pk=store.pk).exists()
-    assert owner_client.get("/dashboard").status_code == 200  # the empty state, no store
+    # With no store left, the dashboard sends the owner to connect one.
+    assert owner_client.get("/dashboard")["Location"] == "/onboarding/connect-store"
 
 
 @pytest.mark.parametrize("persona", ["admin_client_", "agent_client"])
