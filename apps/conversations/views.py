@@ -85,6 +85,8 @@ SENTIMENT_CHOICES = [("", "Any"), ("negative", "Negative"), ("neutral", "Neutral
 class ConversationFilterForm(forms.Form):
     """The list's filters, from the query string. Invalid fields are reported and ignored."""
 
+    label_suffix = ""
+
     q = forms.CharField(required=False, max_length=200, strip=True, label="Search")
     status = forms.ChoiceField(required=False, choices=[("", "Any")] + list(ConvStatus.choices))
     channel = forms.ChoiceField(required=False, choices=[("", "Any")] + list(ChannelType.choices))
