@@ -211,7 +211,11 @@
     var current = composerBox && composerBox.querySelector('[data-part="composer"]');
     // Replace the composer only when its state changes, so a half-written reply survives.
     if (composer && composerBox && (!current || current.dataset.state !== composer.dataset.state)) {
+      var draft = composerBox.querySelector("textarea[name=text]");
+      var text = draft ? draft.value : "";
       composerBox.replaceChildren(document.importNode(composer, true));
+      var fresh = composerBox.querySelector("textarea[name=text]");
+      if (fresh && text) fresh.value = text;
     }
   }
 

@@ -538,3 +538,15 @@ def test_overview_queries_do_not_grow_with_the_queue(agent_client, store, django
     # the shell's 7 + queue and its size + 2 × 2 figures + 3 store counts
     with django_assert_max_num_queries(16):
         agent_client.get("/dashboard")
+
+
+def test_live_panel_partial_follows_the_takeover(agent_client, second_agent_client, waiting):
+    path = f"/dashboard/conversations/{waiting.id}?part=panel"
+    html = agent_client.get(path, HTTP_HX_REQUEST="true").content.decode()
+    assert "<html" not in html
+    assert 'data-part="panel"' in html and 'data-state="open"' in html and "Take over" in html
+    act(agent_client, f"/dashboard/conversations/{waiting.id}/join")
+    html = agent_client.get(path, HTTP_HX_REQUEST="true").content.decode()
+    assert 'data-state="mine"' in html and "With Avery Agent" in html and "Take over" not in html
+    html = second_agent_client.get(path, HTTP_HX_REQUEST="true").content.decode()
+    assert 'data-state="taken"' in html and 'name="text"' not in html

@@ -207,6 +207,9 @@ def journey(base: str) -> str:
                 "You have taken over this conversation; the AI has stopped answering."
             )
             expect(widget.locator(".cx-subtitle")).to_have_text("Theo from our team")
+            expect(agent.locator('#convo-composer [data-part="composer"]')).to_have_attribute(
+                "data-state", "mine"
+            )
 
             # Reply: it lands in the thread and, live, in the shopper's widget.
             agent.locator("#reply-text").fill(REPLY)
