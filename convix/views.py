@@ -1,16 +1,13 @@
-"""Project-level pages: the landing page, the health check and the dashboard overview."""
+"""Project-level pages: the marketing pages and the health check."""
 
 from __future__ import annotations
 
 from django.db import connection
 from django.http import JsonResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import render
 
 from apps.channels.models import ChannelType
-from apps.conversations.models import Conversation
-from apps.stores.dashboard import ONBOARDING_START
-from apps.stores.models import PLAN_LIMITS, Order, PlanTier, Product
-from apps.training.models import TrainingDoc
+from apps.stores.models import PLAN_LIMITS, PlanTier
 
 CHANNELS = [label for _, label in ChannelType.choices]
 
@@ -108,20 +105,3 @@ def health(request):
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1")
     return JsonResponse({"status": "ok"})
-
-
-def dashboard(request):
-    store = request.store
-    if store is None:
-        return redirect(ONBOARDING_START)
-    context = {
-        "store": store,
-        "membership": request.membership,
-        "counts": {
-            "products": Product.objects.filter(store=store).count(),
-            "orders": Order.objects.filter(store=store).count(),
-            "conversations": Conversation.objects.filter(store=store).count(),
-            "training_docs": TrainingDoc.objects.filter(store=store).count(),
-        },
-    }
-    return render(request, "dashboard/overview.html", context)

@@ -8,7 +8,7 @@ from datetime import datetime
 
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
-from apps.conversations.models import Conversation, Message
+from apps.conversations.models import Conversation, ConvStatus, Message, MessageRole
 from apps.stores.models import Store
 
 
@@ -105,3 +105,177 @@ def conversation_messages(*, store: Store, conversation: Conversation, limit: in
         :limit
     ]
     return list(reversed(latest))
+
+
+# --- the dashboard's conversation pages ------------------------------------------------------
+
+# Sentiment bands of the dashboard's filter, on the conversation's -1 .. 1 reading.
+SENTIMENT_BANDS = {
+    "negative": (None, -0.25),
+    "neutral": (-0.25, 0.25),
+    "positive": (0.25, None),
+}
+PREVIEW_CHARS = 140
+
+
+@dataclass(frozen=True)
+class ConversationPage:
+    """One page of list rows and the keyset cursors around it (None: no such page)."""
+
+    rows: list[dict]
+    next_after: tuple[datetime, uuid.UUID] | None
+    previous_before: tuple[datetime, uuid.UUID] | None
+
+
+def conversation_page(
+    *,
+    store: Store,
+    filters: ConversationFilters | None = None,
+    sentiment: str | None = None,
+    after: tuple[datetime, uuid.UUID] | None = None,
+    before: tuple[datetime, uuid.UUID] | None = None,
+    limit: int = 25,
+) -> ConversationPage:
+    """A page of :func:`conversation_list_rows` for the dashboard, keyset-paginated on
+    (``last_message_at``, ``id``) descending, the API's order.
+
+    ``after`` gives the page following that row, ``before`` the page preceding it (at most one
+    of them). ``sentiment`` is a key of ``SENTIMENT_BANDS``. Each row also carries the
+    assigned agent's name and ``preview``, the start of the conversation's latest message.
+    Two queries, whatever the page size.
+    """
+    from django.db.models.functions import Left
+
+    rows = conversation_list(store=store, filters=filters)
+    if sentiment in SENTIMENT_BANDS:
+        low, high = SENTIMENT_BANDS[sentiment]
+        if low is not None:
+            rows = rows.filter(sentiment__gte=low)
+        if high is not None:
+            rows = rows.filter(sentiment__lt=high)
+    rows = rows.values(*CONVERSATION_ROW_FIELDS, "assigned_agent__name")
+    if before is not None:
+        at, pk = before
+        rows = rows.filter(Q(last_message_at__gt=at) | Q(last_message_at=at, id__gt=pk))
+        page = list(rows.order_by("last_message_at", "id")[: limit + 1])
+        has_more = len(page) > limit
+        page = list(reversed(page[:limit]))
+        has_newer, has_older = has_more, True
+    else:
+        if after is not None:
+            at, pk = after
+            rows = rows.filter(Q(last_message_at__lt=at) | Q(last_message_at=at, id__lt=pk))
+        page = list(rows.order_by("-last_message_at", "-id")[: limit + 1])
+        has_older = len(page) > limit
+        page = page[:limit]
+        has_newer = after is not None
+    if page:
+        previews = dict(
+            Message.objects.filter(store=store, conversation_id__in=[row["id"] for row in page])
+            .exclude(role=MessageRole.SYSTEM)
+            .order_by("conversation_id", "-created_at")
+            .distinct("conversation_id")
+            .values_list("conversation_id", Left("content", PREVIEW_CHARS))
+        )
+        for row in page:
+            row["preview"] = previews.get(row["id"], "")
+    return ConversationPage(
+        rows=page,
+        next_after=(page[-1]["last_message_at"], page[-1]["id"]) if page and has_older else None,
+        previous_before=(page[0]["last_message_at"], page[0]["id"]) if page and has_newer else None,
+    )
+
+
+def conversation_for_thread(*, store: Store, conversation_id) -> Conversation:
+    """:func:`conversation_get` with what the thread page shows alongside (customer, its account
+    rep, the assigned agent, the channel) in one query; same not-found contract."""
+    try:
+        pk = uuid.UUID(str(conversation_id))
+    except ValueError:
+        raise Conversation.DoesNotExist("No such conversation.") from None
+    return Conversation.objects.select_related(
+        "customer", "customer__account_rep", "assigned_agent", "channel"
+    ).get(store=store, pk=pk)
+
+
+def conversation_thread(*, store: Store, conversation: Conversation, limit: int = 500) -> list[Message]:
+    """The latest ``limit`` messages of a conversation with their authors, oldest first (one query)."""
+    latest = (
+        Message.objects.filter(store=store, conversation=conversation)
+        .select_related("author")
+        .order_by("-created_at", "-id")[:limit]
+    )
+    return list(reversed(latest))
+
+
+def conversation_handoffs(*, store: Store, conversation: Conversation) -> list:
+    """The conversation's handoffs, latest first, with who took each (one query)."""
+    from apps.handoff.models import Handoff
+
+    return list(
+        Handoff.objects.filter(store=store, conversation=conversation)
+        .select_related("assigned_to")
+        .order_by("-created_at")
+    )
+
+
+def customer_orders(*, store: Store, customer, limit: int = 10) -> list:
+    """The customer's latest orders in the store (matched by email; none without one)."""
+    from apps.stores.models import Order
+
+    if customer is None or not customer.email:
+        return []
+    # Exact matches (the (store, email) index), as given and lower-cased.
+    emails = {customer.email, customer.email.lower()}
+    return list(Order.objects.filter(store=store, email__in=emails).order_by("-placed_at")[:limit])
+
+
+def handoff_queue(*, store: Store, limit: int = 10) -> tuple[list, int]:
+    """The live queue: open handoffs of handed-off conversations nobody has taken yet, oldest
+    first, with their conversation and customer; and how many there are in all (two queries)."""
+    from apps.handoff.models import Handoff, HandoffStatus
+
+    waiting = Handoff.objects.filter(
+        store=store,
+        status=HandoffStatus.OPEN,
+        conversation__status=ConvStatus.HANDED_OFF,
+        conversation__assigned_agent__isnull=True,
+    )
+    return (
+        list(waiting.select_related("conversation", "conversation__customer").order_by("created_at")[:limit]),
+        waiting.count(),
+    )
+
+
+def conversation_figures(*, store: Store, since: datetime, until: datetime) -> dict:
+    """The overview's headline figures for conversations started in ``[since, until)``: how
+    many, handed off, resolved by the AI alone, their rates and the attributed revenue (one
+    query, on the (store, created_at) index).
+
+    The same definitions as ``apps.analytics.selectors.overview`` without its message
+    aggregates: those read every message of the period (a million rows for a busy store, with no
+    (store, created_at) index on messages), which the overview page does not show.
+    """
+    from django.db.models import Count, Sum
+
+    from apps.handoff.models import Handoff
+
+    handed = Exists(Handoff.objects.filter(store=store, conversation=OuterRef("pk")))
+    figures = Conversation.objects.filter(store=store, created_at__gte=since, created_at__lt=until).aggregate(
+        total=Count("id"),
+        handed_off=Count("id", filter=Q(handed)),
+        resolved_by_ai=Count("id", filter=Q(status=ConvStatus.RESOLVED) & ~Q(handed)),
+        revenue=Sum("revenue_attributed"),
+    )
+    total = figures["total"]
+    return {
+        "since": since,
+        "until": until,
+        "conversations": total,
+        "handed_off": figures["handed_off"],
+        "resolved_by_ai": figures["resolved_by_ai"],
+        "ai_resolution_rate": round(figures["resolved_by_ai"] / total, 4) if total else 0.0,
+        "handoff_rate": round(figures["handed_off"] / total, 4) if total else 0.0,
+        "revenue_attributed": figures["revenue"] or 0,
+        "currency": store.currency,
+    }

@@ -263,3 +263,12 @@ def conversation_status_set(
 
     events.conversation_updated_on_commit(conversation)
     return conversation
+
+
+@transaction.atomic
+def agent_status_set(*, store: Store, conversation_id, agent, status: str) -> Conversation:
+    """:func:`conversation_status_set` by a human agent in the dashboard: refused (``taken``) when
+    another agent holds the conversation, like every other agent action. Raises AgentActionError
+    or ValidationError (a status that cannot be set by hand)."""
+    conversation = _conversation_for_agent(store=store, conversation_id=conversation_id, agent=agent)
+    return conversation_status_set(store=store, conversation=conversation, status=status, by=agent)
