@@ -15,6 +15,11 @@ default) and drives it from this process with aiohttp:
   from ``--shoppers`` concurrent shoppers, each pausing ``--think`` seconds between messages;
   baseline in the same run: ``GET .../config`` by the same shoppers.
 
+With ``--distributed`` it measures ``POST message`` alone in the production topology instead
+(README "Distributed mode"): gunicorn (2 workers × 8 threads) for HTTP, a Celery worker
+(``--worker-concurrency`` processes) running the agent, Redis (``--redis-url``) as broker, cache
+and channel layer; the request waits for the worker's reply by polling the ledger.
+
 Bars (issue 4): 5,000 sockets held; push p95 <= 50 ms; POST message p95 <= 200 ms.
 The last line is one JSON object of the figures. Figures only: nothing here asserts a time.
 """
@@ -240,36 +245,10 @@ async def drive(options, base, store_id, tokens, session_key, server_pid):
     results: dict = {}
     connector = aiohttp.TCPConnector(limit=0)
     async with aiohttp.ClientSession(connector=connector) as http:
-        rss_before = rss_kb(server_pid)
-        started = time.perf_counter()
-        sockets = await open_widget_sockets(http, base_ws, store_id, tokens)
-        opened = sum(ws is not None for ws in sockets)
-        await asyncio.sleep(2)
-        rss_after = rss_kb(server_pid)
-        results["sockets"] = {
-            "target": len(tokens),
-            "open": opened,
-            "open_seconds": round(time.perf_counter() - started, 1),
-            "server_rss_mb_before": round(rss_before / 1024, 1),
-            "server_rss_mb_after": round(rss_after / 1024, 1),
-            "kb_per_socket": round((rss_after - rss_before) / max(opened, 1), 1),
-        }
-        agent_ws = await http.ws_connect(
-            f"{base_ws}/ws/dashboard/{store_id}/",
-            headers={"Origin": base, "Cookie": f"sessionid={session_key}"},
-        )
-        agent = Listener(agent_ws)
-        still_open = sum(1 for ws in sockets if ws is not None and not ws.ws.closed)
-        results["sockets"]["still_open_before_pushes"] = still_open
-        conversation_ids = [conversation_id for conversation_id, _ in tokens]
-        results["baseline_ping_pong"] = summary(await measure_pings(sockets, options.pushes))
-        results["push_to_arrival"] = summary(
-            await measure_pushes(sockets, conversation_ids, agent, options.pushes)
-        )
-        await agent.close()
-        for ws in sockets:
-            if ws is not None:
-                await ws.close()
+        if not options.distributed:
+            await drive_sockets(
+                options, http, base, base_ws, store_id, tokens, session_key, server_pid, results
+            )
         # Warm the server's models (first reply loads them) before measuring.
         async with http.post(f"{base}/v1/widget/{store_id}/conversation", json={}) as response:
             token = (await response.json())["conversation"]
@@ -288,6 +267,68 @@ async def drive(options, base, store_id, tokens, session_key, server_pid):
     return results
 
 
+async def drive_sockets(options, http, base, base_ws, store_id, tokens, session_key, server_pid, results):
+    """The socket phases: sockets held, ping → pong baseline, push-to-arrival."""
+    rss_before = rss_kb(server_pid)
+    started = time.perf_counter()
+    sockets = await open_widget_sockets(http, base_ws, store_id, tokens)
+    opened = sum(ws is not None for ws in sockets)
+    await asyncio.sleep(2)
+    rss_after = rss_kb(server_pid)
+    results["sockets"] = {
+        "target": len(tokens),
+        "open": opened,
+        "open_seconds": round(time.perf_counter() - started, 1),
+        "server_rss_mb_before": round(rss_before / 1024, 1),
+        "server_rss_mb_after": round(rss_after / 1024, 1),
+        "kb_per_socket": round((rss_after - rss_before) / max(opened, 1), 1),
+    }
+    agent_ws = await http.ws_connect(
+        f"{base_ws}/ws/dashboard/{store_id}/",
+        headers={"Origin": base, "Cookie": f"sessionid={session_key}"},
+    )
+    agent = Listener(agent_ws)
+    still_open = sum(1 for ws in sockets if ws is not None and not ws.ws.closed)
+    results["sockets"]["still_open_before_pushes"] = still_open
+    conversation_ids = [conversation_id for conversation_id, _ in tokens]
+    results["baseline_ping_pong"] = summary(await measure_pings(sockets, options.pushes))
+    results["push_to_arrival"] = summary(
+        await measure_pushes(sockets, conversation_ids, agent, options.pushes)
+    )
+    await agent.close()
+    for ws in sockets:
+        if ws is not None:
+            await ws.close()
+
+
+def start_distributed(environment: dict, options, port: int) -> list[subprocess.Popen]:
+    """gunicorn for HTTP and a Celery worker for the agent, on Redis (the Procfile's topology)."""
+    import redis
+
+    redis.Redis.from_url(options.redis_url).flushdb()  # its own Redis database: no stale tasks
+    web = subprocess.Popen(  # noqa: S603 - our own interpreter and module
+        [
+            sys.executable, "-m", "gunicorn", "convix.wsgi:application", "--workers", "2",
+            "--worker-class", "gthread", "--threads", "8", "--bind", f"127.0.0.1:{port}",
+            "--log-level", "warning",
+        ],
+        env=environment,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    worker = subprocess.Popen(  # noqa: S603 - our own interpreter and module
+        [
+            sys.executable, "-m", "celery", "-A", "convix", "worker", "-Q", "ai,outbound,ingest,default",
+            "--concurrency", str(options.worker_concurrency), "--prefetch-multiplier", "1", "-O", "fair",
+            "-l", "warning",
+        ],
+        env=environment,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    return [web, worker]
+
+
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sockets", type=int, default=5000)
@@ -296,13 +337,23 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--messages", type=int, default=15, help="messages per shopper")
     parser.add_argument("--think", type=float, default=2.0, help="seconds a shopper pauses between messages")
     parser.add_argument("--keep", action="store_true", help="keep the benchmark database")
+    parser.add_argument(
+        "--distributed",
+        action="store_true",
+        help="POST message only, with gunicorn, a Celery worker and Redis",
+    )
+    parser.add_argument("--worker-concurrency", type=int, default=2)
+    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/7")
     options = parser.parse_args(argv)
+    if options.distributed:
+        options.sockets = 0
 
     url, admin_url = bench_database(DATABASE)
     recreate_database(admin_url, DATABASE)
     setup_django(url)
     results: dict = {"load_average_start": load_average(), "options": vars(options)}
     server = None
+    helpers: list[subprocess.Popen] = []
     try:
         store, tokens, session_key = prepare(options.sockets)
         port = free_port()
@@ -316,12 +367,26 @@ def main(argv: list[str] | None = None) -> dict:
             "LOG_LEVEL": "WARNING",
         }
         environment.pop("REDIS_URL", None)
-        server = subprocess.Popen(  # noqa: S603 - our own interpreter and module
-            [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "convix.asgi:application"],
-            env=environment,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        if options.distributed:
+            environment["REDIS_URL"] = options.redis_url
+            helpers.extend(start_distributed(environment, options, port))
+            server = helpers[0]
+        else:
+            server = subprocess.Popen(  # noqa: S603 - our own interpreter and module
+                [
+                    sys.executable,
+                    "-m",
+                    "daphne",
+                    "-b",
+                    "127.0.0.1",
+                    "-p",
+                    str(port),
+                    "convix.asgi:application",
+                ],
+                env=environment,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
         base = f"http://127.0.0.1:{port}"
         import urllib.request
 
@@ -336,9 +401,9 @@ def main(argv: list[str] | None = None) -> dict:
         connections.close_all()
         results.update(asyncio.run(drive(options, base, str(store.id), tokens, session_key, server.pid)))
     finally:
-        if server is not None:
-            server.terminate()
-            server.wait(timeout=30)
+        for process in helpers or ([server] if server is not None else []):
+            process.terminate()
+            process.wait(timeout=30)
         if not options.keep:
             from django.db import connections
 
@@ -346,12 +411,15 @@ def main(argv: list[str] | None = None) -> dict:
             drop_database(admin_url, DATABASE)
     results["load_average_end"] = load_average()
 
-    s = results["sockets"]
-    print(
-        f"widget sockets open: {s['open']} of {s['target']} in {s['open_seconds']} s; server RSS "
-        f"{s['server_rss_mb_before']} → {s['server_rss_mb_after']} MB ({s['kb_per_socket']} KB per socket)"
-    )
+    if not options.distributed:
+        s = results["sockets"]
+        print(
+            f"widget sockets open: {s['open']} of {s['target']} in {s['open_seconds']} s; server RSS "
+            f"{s['server_rss_mb_before']} → {s['server_rss_mb_after']} MB ({s['kb_per_socket']} KB per socket)"
+        )
     for key in ("baseline_ping_pong", "push_to_arrival", "baseline_get_config", "post_message_wait"):
+        if key not in results:
+            continue
         row = results[key]
         print(
             f"{key:22} p50 {row['p50_ms']:7.1f} ms  p95 {row['p95_ms']:7.1f} ms  p99 {row['p99_ms']:7.1f} ms"
