@@ -108,7 +108,8 @@ def handoff_resolve(*, store: Store, handoff: Handoff, by, learning_note: str = 
     handoff.status = HandoffStatus.RESOLVED
     handoff.resolved_at = timezone.now()
     handoff.assigned_to = handoff.assigned_to or by
-    handoff.learning_note = learning_note.strip()
+    # PostgreSQL text cannot hold NUL; a note pasted from anywhere may carry one.
+    handoff.learning_note = str(learning_note or "").replace("\x00", "").strip()
     handoff.save(update_fields=["status", "resolved_at", "assigned_to", "learning_note"])
     Conversation.objects.filter(store=store, pk=handoff.conversation_id).update(
         status=ConvStatus.RESOLVED, resolved_at=timezone.now(), updated_at=timezone.now()

@@ -42,6 +42,7 @@ class DashboardStoreMiddleware:
         request.store = membership.store if membership else None
         if membership is None:
             return self.get_response(request)
-        request.session[SESSION_STORE_KEY] = str(membership.store_id)
+        if store_id != str(membership.store_id):  # a session write costs a query per page
+            request.session[SESSION_STORE_KEY] = str(membership.store_id)
         with store_scope(membership.store):
             return self.get_response(request)

@@ -489,6 +489,7 @@ def test_overview_empty_queue(agent_client, store):
 
 
 def queries_for(client, path) -> int:
+    client.get(path)  # the session learns the current store on the first page
     with CaptureQueriesContext(connection) as captured:
         assert client.get(path).status_code == 200
     return len(captured)
@@ -502,8 +503,8 @@ def test_list_queries_do_not_grow_with_rows(agent_client, store, agent, django_a
         thread(store, messages=3, handoff=True, status=ConvStatus.HANDED_OFF, assigned_agent=agent)
     assert queries_for(agent_client, "/dashboard/conversations") == few
     assert queries_for(agent_client, "/dashboard/conversations?handed_off=yes&q=Question") == few
-    # the shell's 7 (session, user, membership, store switcher, session save ×3) + rows + previews
-    with django_assert_max_num_queries(9):
+    # the shell's 4 (session, user, membership, store switcher) + rows + previews
+    with django_assert_max_num_queries(6):
         agent_client.get("/dashboard/conversations")
 
 
@@ -524,8 +525,8 @@ def test_thread_queries_do_not_grow_with_messages(
         )
         OrderFactory(store=waiting.store, number="#2001", email="bea@buyer.example")
     assert queries_for(agent_client, f"/dashboard/conversations/{waiting.id}") == few
-    # the shell's 7 + conversation, handoffs, messages, orders
-    with django_assert_max_num_queries(11):
+    # the shell's 4 + conversation, handoffs, messages, orders
+    with django_assert_max_num_queries(8):
         agent_client.get(f"/dashboard/conversations/{waiting.id}")
 
 
@@ -535,8 +536,8 @@ def test_overview_queries_do_not_grow_with_the_queue(agent_client, store, django
     for _ in range(8):
         thread(store, status=ConvStatus.HANDED_OFF, handoff=True)
     assert queries_for(agent_client, "/dashboard") == few
-    # the shell's 7 + queue and its size + 2 × 2 figures + 3 store counts
-    with django_assert_max_num_queries(16):
+    # the shell's 4 + queue and its size + 2 × 2 figures + 3 store counts
+    with django_assert_max_num_queries(13):
         agent_client.get("/dashboard")
 
 

@@ -397,7 +397,8 @@ def test_resolve_closes_the_handoff_and_tells_the_shopper(world):
             {
                 "type": "agent:resolve",
                 "conversation_id": str(conversation.id),
-                "learning_note": "Offer the free exchange first.",
+                # A NUL (pasted from anywhere) is dropped: PostgreSQL text cannot hold one.
+                "learning_note": "Offer the free exchange\x00 first.",
             }
         )
         frames = await drain(team)
