@@ -491,8 +491,9 @@ _STAGE_TYPES = ["uuid", "uuid", "uuid", "int4", "text", "text", "text", "int4", 
 
 def load_docs(conn, plans: list[StorePlan]) -> int:
     columns = (
-        "id, store_id, type, title, content, source_url, file_name, content_type, metadata, is_active, "
-        "status, status_reason, progress, chunk_count, content_hash, indexed_at, created_at, updated_at"
+        "id, store_id, type, title, content, source_url, file_name, file, file_size, content_type, metadata, "
+        "is_active, status, status_reason, progress, chunk_count, content_hash, indexed_at, created_at, "
+        "updated_at"
     )
     count = 0
     with conn.cursor() as cursor:
@@ -501,7 +502,20 @@ def load_docs(conn, plans: list[StorePlan]) -> int:
                 docs = plan.docs
                 for doc, doc_id in enumerate(docs.ids):
                     copy.write_row(
-                        (doc_id, plan.id, docs.types[doc], docs.titles[doc], "", "", "", "", "{}", True)
+                        (
+                            doc_id,
+                            plan.id,
+                            docs.types[doc],
+                            docs.titles[doc],
+                            "",
+                            "",
+                            "",
+                            "",
+                            0,
+                            "",
+                            "{}",
+                            True,
+                        )
                         + ("READY", "", 100, int(docs.sizes[doc]), "", "now", "now", "now")
                     )
                     count += 1
