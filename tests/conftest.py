@@ -102,4 +102,28 @@ def demo_store(django_db_setup, django_db_blocker):
         return prepare_demo_store()
 
 
+@pytest.fixture(scope="module")
+def live_server_url(django_db_setup, django_db_blocker):
+    """Convix served by Daphne in a child process (HTTP and WebSockets), for browser tests."""
+    from tests.browser import live_daphne
+
+    with live_daphne(django_db_blocker) as url:
+        yield url
+
+
+@pytest.fixture
+def committed(django_db_setup, django_db_blocker):
+    """Database access outside a test transaction; stores and users made here are deleted after."""
+    from apps.accounts.models import User
+    from apps.stores.models import Store
+
+    with django_db_blocker.unblock():
+        stores_before = set(Store.objects.values_list("id", flat=True))
+        users_before = set(User.objects.values_list("id", flat=True))
+        yield
+        with unscoped("tests"):
+            Store.objects.exclude(id__in=stores_before).delete()
+            User.objects.exclude(id__in=users_before).delete()
+
+
 from tests.fakes.openai_server import openai_server  # noqa: E402, F401 - a fixture for every test module

@@ -12,15 +12,8 @@ from apps.conversations import services
 from apps.conversations.models import Conversation, ConvStatus, Message, MessageRole
 from apps.handoff.models import Handoff, HandoffTrigger
 from apps.stores.models import Product
-from convix.tenancy import store_scope
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def scoped(demo_store):
-    with store_scope(demo_store):
-        yield demo_store
 
 
 def send(store, conversation: Conversation, text: str) -> Message:

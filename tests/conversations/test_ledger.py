@@ -14,17 +14,10 @@ from django.utils import timezone
 from apps.conversations import services
 from apps.conversations.models import InboundMessage, InboundOutcome, Message, MessageRole
 from apps.handoff.models import Handoff, HandoffTrigger
-from convix.tenancy import store_scope
 
 pytestmark = pytest.mark.django_db
 
 NO_SWEEP = {"requeued": 0, "handed_off": 0, "handoffs_requested": 0}
-
-
-@pytest.fixture
-def scoped(demo_store):
-    with store_scope(demo_store):
-        yield demo_store
 
 
 def receive(store, text: str) -> InboundMessage:

@@ -9,26 +9,8 @@ from django.test import TestCase
 from apps.conversations import services
 from apps.conversations.models import ConvStatus, Message, MessageRole
 from apps.handoff.models import Handoff
-from convix.tenancy import store_scope
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def llm(settings, openai_server):
-    settings.LLM_PROVIDER = "openai"
-    settings.OPENAI_API_KEY = "sk-test"
-    settings.OPENAI_BASE_URL = openai_server.base_url
-    settings.OPENAI_MODEL = "gpt-test"
-    settings.OPENAI_TIMEOUT_SECONDS = 2.0
-    settings.OPENAI_MAX_RETRIES = 1
-    return openai_server
-
-
-@pytest.fixture
-def scoped(demo_store):
-    with store_scope(demo_store):
-        yield demo_store
 
 
 def receive(**kwargs):

@@ -15,21 +15,9 @@ from channels.layers import get_channel_layer
 from apps.conversations import events, services
 from apps.conversations.llm import SentenceGate
 from apps.conversations.models import ConvStatus, Message, MessageRole
-from convix.tenancy import store_scope
 from tests.conversations.test_llm_path import receive
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def llm(settings, openai_server):
-    settings.LLM_PROVIDER = "openai"
-    settings.OPENAI_API_KEY = "sk-test"
-    settings.OPENAI_BASE_URL = openai_server.base_url
-    settings.OPENAI_MODEL = "gpt-test"
-    settings.OPENAI_TIMEOUT_SECONDS = 2.0
-    settings.OPENAI_MAX_RETRIES = 1
-    return openai_server
 
 
 @pytest.fixture(autouse=True)
@@ -37,12 +25,6 @@ def patient_layer(monkeypatch):
     """Keep layer messages for 10 minutes: a first turn on a loaded machine (models loading) can
     take longer than the layer's 60 s expiry, and the test reads the events after the turn."""
     monkeypatch.setattr(get_channel_layer(), "expiry", 600)
-
-
-@pytest.fixture
-def scoped(demo_store):
-    with store_scope(demo_store):
-        yield demo_store
 
 
 def ask_and_listen(store, text):

@@ -23,15 +23,8 @@ from apps.conversations.models import (
 )
 from apps.handoff.models import Handoff, HandoffTrigger
 from apps.stores.models import Order, StoreSettings
-from convix.tenancy import store_scope
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def scoped(demo_store):
-    with store_scope(demo_store):
-        yield demo_store
 
 
 def receive(**kwargs):

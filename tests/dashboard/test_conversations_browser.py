@@ -20,15 +20,8 @@ from django.utils import timezone
 from apps.conversations.models import Conversation, ConvStatus, Customer, Message, MessageRole
 from apps.handoff.models import Handoff, HandoffStatus, HandoffTrigger
 from convix.tenancy import store_scope, unscoped
-from tests.widget.conftest import committed, demo_conversation_cleanup  # noqa: F401 - fixture
-from tests.widget.test_browser import (  # noqa: F401 - live_server_url is a fixture
-    CHROMIUM,
-    LAUNCH_ARGS,
-    SCREENSHOTS,
-    TIMEOUT_MS,
-    in_thread,
-    live_server_url,
-)
+from tests.browser import CHROMIUM, LAUNCH_ARGS, SCREENSHOTS, TIMEOUT_MS, in_thread
+from tests.widget.conftest import demo_conversation_cleanup
 
 pytestmark = pytest.mark.slow
 
@@ -58,7 +51,7 @@ SEED = [
 
 
 @pytest.fixture
-def demo_journey(demo_store, committed):  # noqa: F811 - the imported fixture
+def demo_journey(demo_store, committed):
     """The demo store with a few earlier conversations (so the pages look lived in); everything
     created here or by the journey is deleted afterwards."""
     since = timezone.now()
@@ -97,7 +90,7 @@ def demo_journey(demo_store, committed):  # noqa: F811 - the imported fixture
         Customer.objects.filter(store=demo_store, email__endswith=f"@{SEED_EMAIL_DOMAIN}").delete()
 
 
-def test_live_takeover_from_the_dashboard_in_chromium(live_server_url, demo_journey):  # noqa: F811
+def test_live_takeover_from_the_dashboard_in_chromium(live_server_url, demo_journey):
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     since = timezone.now()
     conversation_id = in_thread(journey, live_server_url)

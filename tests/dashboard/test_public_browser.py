@@ -9,30 +9,11 @@ Ingestion and the agent's reply run in the server process (Celery eager without 
 
 from __future__ import annotations
 
-import shutil
-from concurrent.futures import ThreadPoolExecutor
-from functools import partial
-from pathlib import Path
-
 import pytest
-from django.conf import settings
-from django.db import connections
 
 from convix.tenancy import unscoped
+from tests.browser import CHROMIUM, LAUNCH_ARGS, SCREENSHOTS, TIMEOUT_MS, in_thread
 
-SCREENSHOTS = Path(settings.BASE_DIR) / "tests" / "artifacts" / "screenshots"
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-LAUNCH_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-dev-shm-usage",
-]
-TIMEOUT_MS = 30_000
 EMAIL = "juniper.owner@merchant.example"
 PASSWORD = "a-Long-enough-passphrase-42"
 QUESTION = "How long does shipping to Canada take?"
@@ -44,44 +25,6 @@ PRODUCTS_CSV = (
 )
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-def live_server_url(django_db_setup, django_db_blocker):
-    """Daphne serving Convix (HTTP and WebSockets) in a child process, on the test database."""
-    from channels.testing.live import make_application
-    from daphne.testing import DaphneProcess
-
-    with django_db_blocker.unblock():
-        connections.close_all()  # the child must not share the parent's database sockets
-        server = DaphneProcess("127.0.0.1", partial(make_application, static_wrapper=None))
-        server.start()
-        if not server.ready.wait(timeout=60):
-            server.terminate()
-            raise RuntimeError("The live server did not start.")
-        yield f"http://127.0.0.1:{server.port.value}"
-        server.terminate()
-        server.join(timeout=10)
-
-
-@pytest.fixture
-def committed(django_db_setup, django_db_blocker):
-    """Database access outside a test transaction; stores and users made here are deleted after."""
-    from apps.accounts.models import User
-    from apps.stores.models import Store
-
-    with django_db_blocker.unblock():
-        stores_before = set(Store.objects.values_list("id", flat=True))
-        users_before = set(User.objects.values_list("id", flat=True))
-        yield
-        with unscoped("tests"):
-            Store.objects.exclude(id__in=stores_before).delete()
-            User.objects.exclude(id__in=users_before).delete()
-
-
-def in_thread(function, *args):
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(function, *args).result()
 
 
 def test_sign_up_onboard_and_chat_with_the_new_store(live_server_url, committed):

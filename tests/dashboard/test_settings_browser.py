@@ -5,27 +5,22 @@ Also saves screenshots of the channels, widget and settings pages.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
-from django.conf import settings
 
 from apps.accounts.models import UserRole
 from apps.channels.models import ChannelStatus, ChannelType
 from apps.stores.models import PlanTier, StoreSettings
 from convix.tenancy import unscoped
+from tests.browser import CHROMIUM, LAUNCH_ARGS, SCREENSHOTS, TIMEOUT_MS, in_thread
 from tests.factories import ChannelFactory, MembershipFactory, StoreFactory, UserFactory
-from tests.widget.conftest import committed  # noqa: F401 - a fixture
-from tests.widget.test_browser import CHROMIUM, LAUNCH_ARGS, TIMEOUT_MS, in_thread, live_server_url  # noqa: F401
 
-SCREENSHOTS = Path(settings.BASE_DIR) / "tests" / "artifacts" / "screenshots"
 PASSWORD = "customizer-Passphrase-2026"
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture
-def shop(committed):  # noqa: F811
+def shop(committed):
     """A committed store with an owner who can log in, its web widget and a few channels."""
     owner = UserFactory(email="merchant@lumen-goods.example", name="Mara Merchant", password=PASSWORD)
     store = StoreFactory(
@@ -66,7 +61,7 @@ def shop(committed):  # noqa: F811
     return store, whatsapp
 
 
-def test_customizer_preview_and_settings_pages_in_chromium(live_server_url, shop):  # noqa: F811
+def test_customizer_preview_and_settings_pages_in_chromium(live_server_url, shop):
     store, whatsapp = shop
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     in_thread(journey, live_server_url, str(store.id), str(whatsapp.id))

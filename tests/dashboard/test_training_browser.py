@@ -14,35 +14,18 @@ dashboard-training-tablet.png (820 px wide).
 from __future__ import annotations
 
 import os
-import shutil
-from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from decimal import Decimal
 from functools import partial
-from pathlib import Path
 
 import pytest
-from django.conf import settings
 from django.db import connections
 from django.utils import timezone
 
 from convix.celery import app as celery_app
 from convix.tenancy import store_scope, unscoped
-from tests.widget.conftest import committed  # noqa: F401 - the fixture: committed rows, deleted after
+from tests.browser import CHROMIUM, LAUNCH_ARGS, SCREENSHOTS, TIMEOUT_MS, in_thread
 
-SCREENSHOTS = Path(settings.BASE_DIR) / "tests" / "artifacts" / "screenshots"
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-LAUNCH_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-dev-shm-usage",
-]
-TIMEOUT_MS = 30_000
 PASSWORD = "correct-horse-battery"
 OWNER_EMAIL = "owner@trailhead-training.example"
 
@@ -87,7 +70,7 @@ def live_server_url(django_db_setup, django_db_blocker):
 
 
 @pytest.fixture
-def shop(committed):  # noqa: F811 - the imported fixture
+def shop(committed):
     """A store with a few indexed documents (one that failed) and a month of conversations."""
     from apps.conversations.models import Conversation, ConvStatus, Message, MessageRole
     from apps.handoff.models import Handoff, HandoffTrigger
@@ -153,20 +136,6 @@ def shop(committed):  # noqa: F811 - the imported fixture
                 handoff = HandoffFactory(conversation=conversation, trigger=triggers[index % len(triggers)])
                 Handoff.objects.filter(pk=handoff.pk).update(created_at=created)
     return store
-
-
-def in_thread(function, *args):
-    """Playwright runs in a thread of its own (its event loop must not stay in the main thread).
-    The thread's database connection is closed when it ends."""
-
-    def run():
-        try:
-            return function(*args)
-        finally:
-            connections.close_all()
-
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(run).result()
 
 
 def run_queued_indexing(store_id: str) -> list[str]:

@@ -1,8 +1,8 @@
 """Fixtures of the widget tests.
 
 Sockets and the live server read the database from other threads and processes, so those tests
-work on committed rows (``committed``) and delete what they created, instead of flushing the
-database (which would also remove the session's demo store).
+work on committed rows (``committed``, in tests/conftest.py) and delete what they created, instead
+of flushing the database (which would also remove the session's demo store).
 """
 
 from __future__ import annotations
@@ -18,21 +18,6 @@ def fresh_rate_limits():
     cache.clear()
     yield
     cache.clear()
-
-
-@pytest.fixture
-def committed(django_db_setup, django_db_blocker):
-    """Database access outside a test transaction; stores and users made here are deleted after."""
-    from apps.accounts.models import User
-    from apps.stores.models import Store
-
-    with django_db_blocker.unblock():
-        stores_before = set(Store.objects.values_list("id", flat=True))
-        users_before = set(User.objects.values_list("id", flat=True))
-        yield
-        with unscoped("tests"):
-            Store.objects.exclude(id__in=stores_before).delete()
-            User.objects.exclude(id__in=users_before).delete()
 
 
 def demo_conversation_cleanup(store, since):

@@ -3,57 +3,17 @@ server: demo storefront → widget → grounded FAQ answer → product cards →
 agent's reply sent through the dashboard socket appears live → reload resumes the conversation.
 
 Screenshots land in ``tests/artifacts/screenshots/`` (closed, open, conversation, handoff, mobile).
-Playwright runs in a thread of its own: its event loop must not stay behind in the main thread,
-where later tests use ``async_to_sync``.
 """
 
 from __future__ import annotations
 
-import shutil
-from concurrent.futures import ThreadPoolExecutor
-from functools import partial
-from pathlib import Path
-
 import pytest
-from django.conf import settings
-from django.db import connections
 from django.utils import timezone
 
+from tests.browser import CHROMIUM, LAUNCH_ARGS, SCREENSHOTS, TIMEOUT_MS, in_thread
 from tests.widget.conftest import demo_conversation_cleanup
 
-SCREENSHOTS = Path(settings.BASE_DIR) / "tests" / "artifacts" / "screenshots"
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-LAUNCH_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-dev-shm-usage",
-]
-TIMEOUT_MS = 30_000
-
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-def live_server_url(django_db_setup, django_db_blocker):
-    """Daphne serving Convix (HTTP and WebSockets) in a child process, on the test database."""
-    from channels.testing.live import make_application
-    from daphne.testing import DaphneProcess
-
-    with django_db_blocker.unblock():
-        connections.close_all()  # the child must not share the parent's database sockets
-        server = DaphneProcess("127.0.0.1", partial(make_application, static_wrapper=None))
-        server.start()
-        if not server.ready.wait(timeout=60):
-            server.terminate()
-            raise RuntimeError("The live server did not start.")
-        yield f"http://127.0.0.1:{server.port.value}"
-        server.terminate()
-        server.join(timeout=10)
 
 
 @pytest.fixture
@@ -61,11 +21,6 @@ def demo_live(demo_store, committed):
     since = timezone.now()
     yield demo_store
     demo_conversation_cleanup(demo_store, since)
-
-
-def in_thread(function, *args):
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(function, *args).result()
 
 
 def test_shopper_journey_in_chromium(live_server_url, demo_live):

@@ -7,16 +7,13 @@ one word per chunk with a delay), configured before the Daphne live server proce
 
 from __future__ import annotations
 
-from functools import partial
-
 import pytest
-from django.db import connections
 from django.test import override_settings
 from django.utils import timezone
 
+from tests.browser import CHROMIUM, LAUNCH_ARGS, TIMEOUT_MS, in_thread, live_daphne
 from tests.fakes.openai_server import FakeOpenAIServer
 from tests.widget.conftest import demo_conversation_cleanup
-from tests.widget.test_browser import CHROMIUM, LAUNCH_ARGS, TIMEOUT_MS, in_thread
 
 pytestmark = pytest.mark.slow
 
@@ -28,9 +25,6 @@ LAST = "Refunds reach your card within a week."
 @pytest.fixture(scope="module")
 def llm_live(django_db_setup, django_db_blocker, demo_store):
     """(live server URL, fake LLM server): Daphne in a child process whose agent writes with the LLM."""
-    from channels.testing.live import make_application
-    from daphne.testing import DaphneProcess
-
     with FakeOpenAIServer() as llm:
         overrides = override_settings(
             LLM_PROVIDER="openai",
@@ -40,18 +34,10 @@ def llm_live(django_db_setup, django_db_blocker, demo_store):
             OPENAI_TIMEOUT_SECONDS=10.0,
             OPENAI_MAX_RETRIES=0,
         )
-        overrides.enable()
+        overrides.enable()  # before the server process starts: it keeps these settings
         try:
-            with django_db_blocker.unblock():
-                connections.close_all()
-                server = DaphneProcess("127.0.0.1", partial(make_application, static_wrapper=None))
-                server.start()
-                if not server.ready.wait(timeout=60):
-                    server.terminate()
-                    raise RuntimeError("The live server did not start.")
-                yield f"http://127.0.0.1:{server.port.value}", llm
-                server.terminate()
-                server.join(timeout=10)
+            with live_daphne(django_db_blocker) as url:
+                yield url, llm
         finally:
             overrides.disable()
 
