@@ -249,8 +249,8 @@ def handoff_queue(*, store: Store, limit: int = 10) -> tuple[list, int]:
 
 def conversation_figures(*, store: Store, since: datetime, until: datetime) -> dict:
     """The overview's headline figures for conversations started in ``[since, until)``: how
-    many, handed off, resolved by the AI alone, their rates and the attributed revenue (one
-    query, on the (store, created_at) index).
+    many, handed off, resolved by the AI alone, their rates and the attributed revenue (two
+    queries, on the (store, created_at) indexes of conversations and handoffs).
 
     The same definitions as ``apps.analytics.selectors.overview`` without its message
     aggregates: those read every message of the period (a million rows for a busy store, with no
@@ -260,13 +260,27 @@ def conversation_figures(*, store: Store, since: datetime, until: datetime) -> d
 
     from apps.handoff.models import Handoff
 
-    handed = Exists(Handoff.objects.filter(store=store, conversation=OuterRef("pk")))
-    figures = Conversation.objects.filter(store=store, created_at__gte=since, created_at__lt=until).aggregate(
+    started = Conversation.objects.filter(store=store, created_at__gte=since, created_at__lt=until)
+    figures = started.aggregate(
         total=Count("id"),
-        handed_off=Count("id", filter=Q(handed)),
-        resolved_by_ai=Count("id", filter=Q(status=ConvStatus.RESOLVED) & ~Q(handed)),
+        resolved=Count("id", filter=Q(status=ConvStatus.RESOLVED)),
         revenue=Sum("revenue_attributed"),
     )
+    # Handed off = has a handoff. Counted from the period's handoffs (a handoff comes after its
+    # conversation starts), joined to their conversations: a probe per handoff, not per
+    # conversation (an EXISTS per conversation cost 0.6 s at 33,000 conversations a month).
+    handoffs = Handoff.objects.filter(
+        store=store,
+        created_at__gte=since,
+        conversation__created_at__gte=since,
+        conversation__created_at__lt=until,
+    )
+    handed = handoffs.aggregate(
+        all=Count("conversation", distinct=True),
+        resolved=Count("conversation", distinct=True, filter=Q(conversation__status=ConvStatus.RESOLVED)),
+    )
+    figures["handed_off"] = handed["all"]
+    figures["resolved_by_ai"] = figures["resolved"] - handed["resolved"]
     total = figures["total"]
     return {
         "since": since,

@@ -551,3 +551,32 @@ def test_live_panel_partial_follows_the_takeover(agent_client, second_agent_clie
     assert 'data-state="mine"' in html and "With Avery Agent" in html and "Take over" not in html
     html = second_agent_client.get(path, HTTP_HX_REQUEST="true").content.decode()
     assert 'data-state="taken"' in html and 'name="text"' not in html
+
+
+def test_overview_figures_agree_with_the_analytics_definitions(store, other_store):
+    """``conversation_figures`` counts handed-off and AI-resolved conversations from the period's
+    handoffs; it must give what the analytics overview gives (one EXISTS per conversation)."""
+    from apps.analytics.selectors import overview
+    from apps.conversations.selectors import conversation_figures
+    from convix.tenancy import store_scope
+
+    now = timezone.now()
+    thread(store, status=ConvStatus.RESOLVED, handoff=True, revenue_attributed=Decimal("40"))
+    thread(store, status=ConvStatus.RESOLVED, revenue_attributed=Decimal("12.50"))
+    thread(store, status=ConvStatus.RESOLVED)
+    thread(store, status=ConvStatus.HANDED_OFF, handoff=True)
+    twice = thread(store, status=ConvStatus.RESOLVED, handoff=True)
+    with unscoped("tests"):
+        HandoffFactory(conversation=twice)  # two handoffs count once
+    thread(store, status=ConvStatus.ACTIVE)
+    old = thread(store, status=ConvStatus.RESOLVED, handoff=True)
+    at(old, created_at=now - timedelta(days=40))  # before the period
+    thread(other_store, status=ConvStatus.RESOLVED, handoff=True)
+    since, until = now - timedelta(days=30), now + timedelta(minutes=1)
+    with store_scope(store):
+        figures = conversation_figures(store=store, since=since, until=until)
+        expected = overview(store=store, since=since, until=until)
+    assert (figures["conversations"], figures["handed_off"], figures["resolved_by_ai"]) == (6, 3, 2)
+    for key in ("conversations", "handed_off", "resolved_by_ai", "ai_resolution_rate", "handoff_rate"):
+        assert figures[key] == expected[key], key
+    assert figures["revenue_attributed"] == expected["revenue_attributed"] == Decimal("52.50")
