@@ -59,8 +59,15 @@ def seed_messages_and_handoffs(store_id: str, per_conversation: int) -> None:
     from django.db import connection
 
     with connection.cursor() as cursor:
-        # ``populate`` bulk-creates with created_at = now (auto_now_add): spread the starts like
-        # the activity, so "today" and "30 days" read realistic slices.
+        # ``populate`` bulk-creates with created_at and last_message_at = now (both auto_now_add):
+        # spread the activity over 90 days (seeded, so every run is the same) and start each
+        # conversation 10 minutes before it, so "today" and "30 days" read realistic slices.
+        cursor.execute("SELECT setseed(0.7)")
+        cursor.execute(
+            "UPDATE conversations_conversation SET last_message_at = now() - random() * interval '90 days'"
+            " WHERE store_id = %s",
+            [store_id],
+        )
         cursor.execute(
             "UPDATE conversations_conversation SET created_at = last_message_at - interval '10 minutes'"
             " WHERE store_id = %s",

@@ -230,9 +230,13 @@ def customer_orders(*, store: Store, customer, limit: int = 10) -> list:
     return list(Order.objects.filter(store=store, email__in=emails).order_by("-placed_at")[:limit])
 
 
+QUEUE_COUNT_CAP = 1000
+
+
 def handoff_queue(*, store: Store, limit: int = 10) -> tuple[list, int]:
     """The live queue: open handoffs of handed-off conversations nobody has taken yet, oldest
-    first, with their conversation and customer; and how many there are in all (two queries)."""
+    first, with their conversation and customer; and how many there are, counted up to
+    ``QUEUE_COUNT_CAP`` (a longer queue reads "1,000+"; two queries)."""
     from apps.handoff.models import Handoff, HandoffStatus
 
     waiting = Handoff.objects.filter(
@@ -243,7 +247,7 @@ def handoff_queue(*, store: Store, limit: int = 10) -> tuple[list, int]:
     )
     return (
         list(waiting.select_related("conversation", "conversation__customer").order_by("created_at")[:limit]),
-        waiting.count(),
+        waiting[:QUEUE_COUNT_CAP].count(),
     )
 
 

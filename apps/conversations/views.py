@@ -54,6 +54,7 @@ def overview(request):
         "month": selectors.conversation_figures(store=store, since=now - timedelta(days=30), until=now),
         "queue": queue,
         "waiting": waiting,
+        "waiting_label": f"{waiting:,}+" if waiting >= selectors.QUEUE_COUNT_CAP else f"{waiting:,}",
         "counts": {
             "products": Product.objects.filter(store=store).count(),
             "orders": Order.objects.filter(store=store).count(),

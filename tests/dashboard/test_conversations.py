@@ -580,3 +580,19 @@ def test_overview_figures_agree_with_the_analytics_definitions(store, other_stor
     for key in ("conversations", "handed_off", "resolved_by_ai", "ai_resolution_rate", "handoff_rate"):
         assert figures[key] == expected[key], key
     assert figures["revenue_attributed"] == expected["revenue_attributed"] == Decimal("52.50")
+
+
+def test_a_long_queue_is_counted_up_to_the_cap(agent_client, store, monkeypatch):
+    from apps.conversations import selectors, views
+
+    monkeypatch.setattr(selectors, "QUEUE_COUNT_CAP", 2)
+    monkeypatch.setattr(views, "QUEUE_SIZE", 1)
+    for _ in range(3):
+        thread(store, status=ConvStatus.HANDED_OFF, handoff=True)
+    response = agent_client.get("/dashboard")
+    assert response.context["waiting"] == 2
+    assert 'data-count="waiting">2+</strong>' in response.content.decode()
+    assert (
+        "See all 2+ waiting"
+        in agent_client.get("/dashboard?part=queue", HTTP_HX_REQUEST="true").content.decode()
+    )
