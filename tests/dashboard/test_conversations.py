@@ -596,3 +596,17 @@ def test_a_long_queue_is_counted_up_to_the_cap(agent_client, store, monkeypatch)
         "See all 2+ waiting"
         in agent_client.get("/dashboard?part=queue", HTTP_HX_REQUEST="true").content.decode()
     )
+
+
+def test_month_figures_are_kept_for_a_minute_and_today_is_live(agent_client, store):
+    from django.core.cache import cache
+
+    cache.clear()
+    thread(store)
+    first = agent_client.get("/dashboard").context
+    thread(store)
+    second = agent_client.get("/dashboard").context
+    assert (first["month"]["conversations"], second["month"]["conversations"]) == (1, 1)
+    assert (first["today"]["conversations"], second["today"]["conversations"]) == (1, 2)
+    cache.clear()  # a minute later
+    assert agent_client.get("/dashboard").context["month"]["conversations"] == 2
