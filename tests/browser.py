@@ -51,9 +51,11 @@ def live_daphne(django_db_blocker):
     in force when it starts), on the test database."""
     from channels.testing.live import make_application
     from daphne.testing import DaphneProcess
+    from django.core.cache import cache
 
     with django_db_blocker.unblock():
         connections.close_all()  # the child must not share the parent's database sockets
+        cache.clear()  # nor start with the parent's rate-limit counters (the cache is in memory)
         server = DaphneProcess("127.0.0.1", partial(make_application, static_wrapper=None))
         server.start()
         try:

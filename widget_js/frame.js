@@ -38,8 +38,9 @@
     if (!parentOrigin || event.origin !== parentOrigin || event.source !== window.parent) return;
     var data = event.data;
     if (!data || data.convix !== 1) return;
-    if (data.type === "open") setOpen(true);
-    else if (data.type === "close") setOpen(false);
+    // ``quiet``: a preview on a page with a form opens without taking the keyboard focus.
+    if (data.type === "open") setOpen(true, data.quiet === true);
+    else if (data.type === "close") setOpen(false, data.quiet === true);
     else if (data.type === "layout") document.body.classList.toggle("cx-mobile", !!data.mobile);
     // The dashboard's widget customizer (a Convix page, never a merchant's host page) previews
     // unsaved appearance changes in this frame only; nothing is saved from here.

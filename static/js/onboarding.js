@@ -51,7 +51,8 @@
       box.classList.toggle("left", data.position === "left");
       if (data.state === "closed" && !frame.dataset.opened) {
         frame.dataset.opened = "1";
-        frame.contentWindow.postMessage({ convix: 1, type: "open" }, location.origin);
+        // Quietly: the merchant may be typing in the form while the preview loads.
+        frame.contentWindow.postMessage({ convix: 1, type: "open", quiet: true }, location.origin);
       }
     });
     // While typing, show the color and launcher text at once; saving reloads the real widget.

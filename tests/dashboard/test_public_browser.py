@@ -125,6 +125,8 @@ def journey(base: str) -> None:
             page.fill("input[name=greeting]", "Hi from Juniper! Ask about gear or shipping.")
             page.fill("input[name=launcher_text]", "Ask Juniper")
             page.fill("input[name=primary_color]", "#0f766e")
+            # The preview opens without taking the focus: what was typed stays in the form.
+            expect(page.locator("input[name=launcher_text]")).to_have_value("Ask Juniper")
             page.click("text=Save and preview")
             expect(page.locator("#ob-customize .ob-alert.ok")).to_contain_text("Widget saved.")
             expect(page.locator(".ob-step.done")).to_have_count(3)  # the step indicator follows
