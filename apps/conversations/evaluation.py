@@ -7,6 +7,7 @@ fresh conversation, against the demo store. Conversations made by a run are dele
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter, defaultdict
 from pathlib import Path
 
@@ -108,8 +109,18 @@ def cleanup(store: Store) -> None:
 
 
 def _contains(text: str, fact: str) -> bool:
+    """Whether ``text`` holds one of the ``|``-separated options (case-insensitive). An option
+    ending in a digit must not run on into more digits: "$75" is not in "$750" (but is in "$75.00")."""
     lowered = text.lower()
-    return any(option.strip().lower() in lowered for option in fact.split("|") if option.strip())
+    for option in (o.strip().lower() for o in fact.split("|")):
+        if not option:
+            continue
+        if option[-1].isdigit():
+            if re.search(re.escape(option) + r"(?!\d|,\d)", lowered):
+                return True
+        elif option in lowered:
+            return True
+    return False
 
 
 def score_scenario(scenario: dict, conversation: Conversation, replies: list[Message], store: Store) -> dict:

@@ -106,3 +106,14 @@ def test_goemotions_dev_subset():
 def test_splits_are_checked():
     with pytest.raises(ValueError, match="split"):
         datasets.evaluate_bitext("train")
+
+
+def test_scenario_facts_match_whole_amounts():
+    from apps.conversations.evaluation import _contains
+
+    assert _contains("Orders of $750 or more ship free.", "$750")
+    assert not _contains("Orders of $750 or more ship free.", "$75")
+    assert _contains("Standard shipping is $75.00.", "$75")
+    assert not _contains("A $1,750 quote", "$1")
+    assert _contains("Free shipping over $99.", "$49|$99")
+    assert _contains("We ship with USPS Priority.", "priority")
