@@ -43,42 +43,36 @@ def _rate(part: int, whole: int) -> float:
 
 def overview(*, store: Store, since: datetime | None = None, until: datetime | None = None) -> dict:
     """Headline figures: conversations, messages, AI-resolved and handoff rates, average AI
-    confidence, average sentiment, attributed revenue."""
+    confidence, average sentiment, attributed revenue. The conversation figures are
+    ``conversation_figures`` (the dashboard overview's), the message ones read the period's
+    messages on their (store, created_at) index."""
+    from apps.conversations.selectors import conversation_figures
+
     p = period(since, until)
-    conversations = _conversations(store, p)
-    handed = Exists(Handoff.objects.filter(store=store, conversation=OuterRef("pk")))
-    figures = conversations.aggregate(
-        total=Count("id"),
-        handed_off=Count("id", filter=Q(handed)),
-        resolved=Count("id", filter=Q(status=ConvStatus.RESOLVED)),
-        resolved_by_ai=Count("id", filter=Q(status=ConvStatus.RESOLVED) & ~Q(handed)),
-        sentiment=Avg("sentiment"),
-        revenue=Sum("revenue_attributed"),
-    )
+    figures = conversation_figures(store=store, since=p.since, until=p.until)
     messages = Message.objects.filter(store=store, created_at__gte=p.since, created_at__lt=p.until).aggregate(
         total=Count("id"),
         from_shoppers=Count("id", filter=Q(role=MessageRole.USER)),
         from_ai=Count("id", filter=Q(role=MessageRole.AI)),
         confidence=Avg("confidence", filter=Q(role=MessageRole.AI)),
     )
-    total = figures["total"]
     return {
         "since": p.since,
         "until": p.until,
-        "conversations": total,
+        "conversations": figures["conversations"],
         "messages": messages["total"],
         "shopper_messages": messages["from_shoppers"],
         "ai_messages": messages["from_ai"],
         "resolved": figures["resolved"],
         "resolved_by_ai": figures["resolved_by_ai"],
         "handed_off": figures["handed_off"],
-        "ai_resolution_rate": _rate(figures["resolved_by_ai"], total),
-        "handoff_rate": _rate(figures["handed_off"], total),
+        "ai_resolution_rate": figures["ai_resolution_rate"],
+        "handoff_rate": figures["handoff_rate"],
         "average_confidence": round(messages["confidence"], 4)
         if messages["confidence"] is not None
         else None,
-        "average_sentiment": round(figures["sentiment"], 4) if figures["sentiment"] is not None else None,
-        "revenue_attributed": figures["revenue"] or 0,
+        "average_sentiment": figures["average_sentiment"],
+        "revenue_attributed": figures["revenue_attributed"],
         "currency": store.currency,
     }
 

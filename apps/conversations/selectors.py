@@ -256,11 +256,9 @@ def conversation_figures(*, store: Store, since: datetime, until: datetime) -> d
     many, handed off, resolved by the AI alone, their rates and the attributed revenue (two
     queries, on the (store, created_at) indexes of conversations and handoffs).
 
-    The same definitions as ``apps.analytics.selectors.overview`` without its message
-    aggregates: those read every message of the period (a million rows for a busy store, with no
-    (store, created_at) index on messages), which the overview page does not show.
+    ``apps.analytics.selectors.overview`` adds the period's message figures to these.
     """
-    from django.db.models import Count, Sum
+    from django.db.models import Avg, Count, Sum
 
     from apps.handoff.models import Handoff
 
@@ -269,6 +267,7 @@ def conversation_figures(*, store: Store, since: datetime, until: datetime) -> d
         total=Count("id"),
         resolved=Count("id", filter=Q(status=ConvStatus.RESOLVED)),
         revenue=Sum("revenue_attributed"),
+        sentiment=Avg("sentiment"),
     )
     # Handed off = has a handoff. Counted from the period's handoffs (a handoff comes after its
     # conversation starts), joined to their conversations: a probe per handoff, not per
@@ -290,10 +289,12 @@ def conversation_figures(*, store: Store, since: datetime, until: datetime) -> d
         "since": since,
         "until": until,
         "conversations": total,
+        "resolved": figures["resolved"],
         "handed_off": figures["handed_off"],
         "resolved_by_ai": figures["resolved_by_ai"],
         "ai_resolution_rate": round(figures["resolved_by_ai"] / total, 4) if total else 0.0,
         "handoff_rate": round(figures["handed_off"] / total, 4) if total else 0.0,
+        "average_sentiment": round(figures["sentiment"], 4) if figures["sentiment"] is not None else None,
         "revenue_attributed": figures["revenue"] or 0,
         "currency": store.currency,
     }

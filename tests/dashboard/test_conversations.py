@@ -555,7 +555,8 @@ def test_live_panel_partial_follows_the_takeover(agent_client, second_agent_clie
 
 def test_overview_figures_agree_with_the_analytics_definitions(store, other_store):
     """``conversation_figures`` counts handed-off and AI-resolved conversations from the period's
-    handoffs; it must give what the analytics overview gives (one EXISTS per conversation)."""
+    handoffs (a conversation with two handoffs once, one started before the period not at all, other
+    stores never); the analytics overview reports the same figures."""
     from apps.analytics.selectors import overview
     from apps.conversations.selectors import conversation_figures
     from convix.tenancy import store_scope
