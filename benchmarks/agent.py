@@ -97,7 +97,6 @@ def main(argv: list[str] | None = None) -> dict:
     results: dict = {"chunks_target": options.chunks}
     try:
         with store_scope(store):
-            training.store_retrain(store=store)
             base = TrainingChunk.objects.filter(store=store).count()
             manuals = manual_texts(store, max(0, options.chunks - base))
             docs = [

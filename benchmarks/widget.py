@@ -83,7 +83,6 @@ def prepare(sockets: int):
     from apps.channels.widget.services import token_for
     from apps.conversations.models import Conversation, ConvStatus
     from apps.stores.models import Store
-    from apps.training import services as training
     from convix.tenancy import store_scope
 
     # Unlimited plan: the benchmark opens more conversations than the demo plan allows a month.
@@ -94,7 +93,6 @@ def prepare(sockets: int):
         from celery import current_app
 
         current_app.conf.task_always_eager = True
-        training.store_retrain(store=store)
         channel = Channel.objects.get(store=store, type=ChannelType.WEB_WIDGET)
         # Held by the agent already, as in a busy afternoon: pushes measure the steady state.
         conversations = Conversation.objects.bulk_create(

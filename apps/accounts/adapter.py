@@ -10,9 +10,8 @@ from __future__ import annotations
 from allauth.account.adapter import DefaultAccountAdapter
 from django.conf import settings
 
+from apps.stores.dashboard import ONBOARDING_START
 from apps.stores.selectors import memberships_for_user
-
-ONBOARDING_START = "/onboarding/connect-store"
 
 
 def landing_url_for(user) -> str:
