@@ -19,9 +19,7 @@ from django.shortcuts import redirect
 from django.views.decorators.http import require_POST
 
 from apps.accounts.models import UserRole
-from apps.stores.selectors import membership_get, memberships_for_user
-
-ROLE_RANK = {UserRole.AGENT: 1, UserRole.ADMIN: 2, UserRole.OWNER: 3}
+from apps.stores.selectors import ROLE_RANK, membership_get, memberships_for_user
 
 ONBOARDING_START = "/onboarding/connect-store"
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.core.exceptions import ValidationError
 from django.http import Http404
+from django.utils import timezone
 
 from apps.accounts.models import UserRole
 from apps.stores.models import Store, StoreMembership
@@ -51,3 +52,62 @@ def store_get_public(*, store_id) -> Store:
         return Store.objects.get(pk=store_id, is_active=True)
     except (Store.DoesNotExist, ValidationError, ValueError, TypeError) as error:
         raise Http404("No such store.") from error
+
+
+# --- invitations and plan usage ------------------------------------------------------------
+
+
+def invitation_key_hash(key: str) -> str:
+    import hashlib
+
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def seats_used(store: Store) -> int:
+    """Members plus invitations still open and unexpired: each will take a seat."""
+    from apps.stores.models import StoreInvitation
+
+    open_invitations = StoreInvitation.objects.filter(
+        store=store, accepted_at__isnull=True, revoked_at__isnull=True, expires_at__gt=timezone.now()
+    ).count()
+    return StoreMembership.objects.filter(store=store).count() + open_invitations
+
+
+def invitation_for_key(*, store_id, key: str):
+    """The invitation behind an accept link (open or not), with its store; ``None`` when the
+    store or key is unknown."""
+    from apps.stores.models import StoreInvitation
+    from convix.tenancy import store_scope
+
+    try:
+        store = Store.objects.get(pk=store_id, is_active=True)
+    except (Store.DoesNotExist, ValidationError, ValueError, TypeError):
+        return None
+    if not key or len(key) > 200:
+        return None
+    with store_scope(store):
+        return (
+            StoreInvitation.objects.filter(store=store, key_hash=invitation_key_hash(key))
+            .select_related("store", "invited_by")
+            .first()
+        )
+
+
+def store_usage(*, store: Store) -> dict[str, int]:
+    """What the store uses of its plan: conversations this month (UTC), training documents,
+    channels, seats (members and open invitations). The counts live in higher apps, looked up
+    by name so that stores imports none of them."""
+    from django.apps import apps
+
+    month_start = timezone.now().replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    conversation = apps.get_model("conversations", "Conversation")
+    training_doc = apps.get_model("training", "TrainingDoc")
+    channel = apps.get_model("convix_channels", "Channel")
+    return {
+        "monthly_conversations": conversation.objects.filter(
+            store=store, created_at__gte=month_start
+        ).count(),
+        "training_docs": training_doc.objects.filter(store=store).count(),
+        "channels": channel.objects.filter(store=store).count(),
+        "seats": seats_used(store),
+    }

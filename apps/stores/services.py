@@ -9,6 +9,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from apps.accounts.models import UserRole
+from apps.stores import selectors
 from apps.stores.models import (
     ApiKey,
     Order,
@@ -189,27 +190,11 @@ def order_upsert(*, store: Store, data: dict) -> tuple[Order, bool]:
 INVITATION_TTL_DAYS = 7
 
 
-def _invitation_key_hash(key: str) -> str:
-    import hashlib
-
-    return hashlib.sha256(key.encode()).hexdigest()
-
-
 def invitation_url(*, store: Store, key: str) -> str:
     """The accept link emailed to the invitee (it carries the key: never log it)."""
     from django.conf import settings
 
     return f"{settings.PUBLIC_URL}/invitations/{store.id}/{key}"
-
-
-def _seats_used(store: Store) -> int:
-    """Members plus invitations still open and unexpired: each will take a seat."""
-    from apps.stores.models import StoreInvitation
-
-    open_invitations = StoreInvitation.objects.filter(
-        store=store, accepted_at__isnull=True, revoked_at__isnull=True, expires_at__gt=timezone.now()
-    ).count()
-    return StoreMembership.objects.filter(store=store).count() + open_invitations
 
 
 @transaction.atomic
@@ -243,7 +228,7 @@ def member_invite(*, store: Store, email: str, role: str, invited_by=None):
         store=store, email=email, accepted_at__isnull=True, revoked_at__isnull=True
     ).update(revoked_at=timezone.now())
     limit = store.limits.seats
-    if limit is not None and _seats_used(store) >= limit:
+    if limit is not None and selectors.seats_used(store) >= limit:
         raise ValidationError(
             {"email": [f"Your plan allows {limit} seats. Remove a member or upgrade to invite more."]},
             code="plan_limit",
@@ -253,7 +238,7 @@ def member_invite(*, store: Store, email: str, role: str, invited_by=None):
         store=store,
         email=email,
         role=role,
-        key_hash=_invitation_key_hash(key),
+        key_hash=selectors.invitation_key_hash(key),
         invited_by=invited_by,
         expires_at=timezone.now() + timedelta(days=INVITATION_TTL_DAYS),
     )
@@ -272,26 +257,6 @@ def member_invite(*, store: Store, email: str, role: str, invited_by=None):
         )
     )
     return invitation, key
-
-
-def invitation_for_key(*, store_id, key: str):
-    """The invitation behind an accept link (open or not), with its store; ``None`` when the
-    store or key is unknown. (A read kept beside the invitation writes.)"""
-    from apps.stores.models import StoreInvitation
-    from convix.tenancy import store_scope as _scope
-
-    try:
-        store = Store.objects.get(pk=store_id, is_active=True)
-    except (Store.DoesNotExist, ValidationError, ValueError, TypeError):
-        return None
-    if not key or len(key) > 200:
-        return None
-    with _scope(store):
-        return (
-            StoreInvitation.objects.filter(store=store, key_hash=_invitation_key_hash(key))
-            .select_related("store", "invited_by")
-            .first()
-        )
 
 
 def invitation_revoke(*, store: Store, invitation) -> None:
@@ -401,26 +366,6 @@ def store_identity_secret_rotate(*, store: Store) -> str:
     return store.identity_secret
 
 
-def store_usage(*, store: Store) -> dict[str, int]:
-    """What the store uses of its plan: conversations this month (UTC), training documents,
-    channels, seats (members and open invitations). The counts live in higher apps, looked up
-    by name so that stores imports none of them. (A read kept beside ``store_plan_set``.)"""
-    from django.apps import apps
-
-    month_start = timezone.now().replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-    conversation = apps.get_model("conversations", "Conversation")
-    training_doc = apps.get_model("training", "TrainingDoc")
-    channel = apps.get_model("convix_channels", "Channel")
-    return {
-        "monthly_conversations": conversation.objects.filter(
-            store=store, created_at__gte=month_start
-        ).count(),
-        "training_docs": training_doc.objects.filter(store=store).count(),
-        "channels": channel.objects.filter(store=store).count(),
-        "seats": _seats_used(store),
-    }
-
-
 PLAN_USAGE_LABELS = {"training_docs": "training documents", "channels": "channels", "seats": "seats"}
 
 
@@ -433,7 +378,7 @@ def store_plan_set(*, store: Store, plan_tier: str) -> Store:
     if plan_tier not in PlanTier.values:
         raise ValidationError({"plan_tier": ["Unknown plan."]})
     limits = PLAN_LIMITS[plan_tier]
-    usage = store_usage(store=store)
+    usage = selectors.store_usage(store=store)
     problems = []
     for key, label in PLAN_USAGE_LABELS.items():
         limit = getattr(limits, key)

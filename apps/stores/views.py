@@ -20,7 +20,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from apps.accounts.models import UserRole
-from apps.stores import services
+from apps.stores import selectors, services
 from apps.stores.dashboard import dashboard_view
 from apps.stores.forms import (
     DeleteStoreForm,
@@ -164,7 +164,7 @@ def team_context(request, *, invite_form=None) -> dict:
         "invitations": invitations,
         "invite_form": invite_form or InviteForm(),
         "roles": UserRole.choices,
-        "seats_used": services.store_usage(store=store)["seats"],
+        "seats_used": selectors.store_usage(store=store)["seats"],
         "seats_limit": store.limits.seats,
     }
 
@@ -248,7 +248,7 @@ def team_member_remove(request, membership_id):
 
 def billing_context(request, *, plan_form=None) -> dict:
     store = request.store
-    usage = services.store_usage(store=store)
+    usage = selectors.store_usage(store=store)
     limits = store.limits
     rows = []
     for key, label in (
@@ -324,7 +324,7 @@ def billing_plan(request):
 def invitation_accept(request, store_id, key):
     """The emailed link. Signed out: sign up or log in (and come back). Signed in with the
     invited email: accept (POST) and land on the store's dashboard."""
-    invitation = services.invitation_for_key(store_id=store_id, key=key)
+    invitation = selectors.invitation_for_key(store_id=store_id, key=key)
     if invitation is None:
         raise Http404("This invitation link is not valid.")
     store = invitation.store
